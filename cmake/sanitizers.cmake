@@ -1,0 +1,5 @@
+# -DTEND_SANITIZE=ON builds everything with ASan+UBSan; the test command runs the suite under it once.
+if(TEND_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,300 @@
+// tend: the command-line client of tendd's status socket (and `tend next`, which needs no daemon).
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/client.hpp"
+#include "cli/table.hpp"
+#include "schedule/schedule.hpp"
+#include "util/duration.hpp"
+#include "util/time.hpp"
+
+namespace json = boost::json;
+using namespace tend::cli;
+
+namespace {
+
+int usage(std::ostream& out, int code) {
+  out << "usage: tend [--socket PATH] COMMAND [ARGS]\n"
+         "  status [--json]                       every job: state, last result, last/next run, failures\n"
+         "  history NAME [-n 20] [--json]          recent runs with durations, exit codes, reasons\n"
+         "  output NAME [RUN_ID]                  captured output of a run (default: the last)\n"
+         "  run NAME [--wait]                     run a job now; --wait exits 0 on success, 1 otherwise\n"
+         "  pause NAME [--for 10m] | resume NAME  suspend or resume scheduling\n"
+         "  reload                                re-read the configuration (as SIGHUP)\n"
+         "  next 'EXPR' [--tz ZONE] [--from ISO-8601] [-n 5]   next fire times; needs no daemon\n"
+         "socket: --socket PATH, else $TEND_SOCKET, else /run/tend/tend.sock\n"
+         "exit codes: 0 ok, 1 request failed, 2 usage error, 3 daemon not reachable\n";
+  return code;
+}
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;  // --for 10m, -n 5
+  std::map<std::string, bool> flags;           // --json, --wait
+};
+
+/// Split argv into positionals, options taking a value, and boolean flags.
+std::optional<Args> parse(const std::vector<std::string>& argv, const std::vector<std::string>& with_value,
+                          const std::vector<std::string>& boolean) {
+  Args a;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const auto& s = argv[i];
+    if (std::find(with_value.begin(), with_value.end(), s) != with_value.end()) {
+      if (i + 1 >= argv.size()) {
+        std::cerr << "tend: " << s << " needs a value\n";
+        return std::nullopt;
+      }
+      a.options[s] = argv[++i];
+    } else if (std::find(boolean.begin(), boolean.end(), s) != boolean.end()) {
+      a.flags[s] = true;
+    } else if (s.size() > 1 && s[0] == '-') {
+      std::cerr << "tend: unknown option " << s << "\n";
+      return std::nullopt;
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+/// Send, print errors; returns the exit code and leaves the reply in `out`.
+int send(const std::string& socket, const json::object& req, json::object& out) {
+  auto r = call(socket, req);
+  if (!r.error.empty()) {
+    std::cerr << "tend: " << r.error << "\n";
+    return r.exit;
+  }
+  out = std::move(r.reply);
+  if (r.exit != exit_ok) {
+    const auto* e = out.if_contains("error");
+    std::cerr << "tend: " << (e != nullptr && e->is_string() ? std::string(e->as_string()) : "request failed") << "\n";
+  }
+  return r.exit;
+}
+
+int cmd_next(const std::vector<std::string>& argv) {
+  auto a = parse(argv, {"--tz", "--from", "-n"}, {});
+  if (!a || a->positional.size() != 1) {
+    return usage(std::cerr, exit_usage);
+  }
+  const date::time_zone* zone = tend::schedule::system_zone();
+  if (auto it = a->options.find("--tz"); it != a->options.end()) {
+    auto z = tend::schedule::find_zone(it->second);
+    if (!z) {
+      std::cerr << "tend: " << z.error() << "\n";
+      return exit_usage;
+    }
+    zone = *z;
+  }
+  auto from = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  if (auto it = a->options.find("--from"); it != a->options.end()) {
+    auto t = tend::parse_iso8601(it->second);
+    if (!t) {
+      std::cerr << "tend: --from: cannot parse '" << it->second << "' as ISO-8601\n";
+      return exit_usage;
+    }
+    from = std::chrono::floor<std::chrono::seconds>(*t);
+  }
+  int n = 5;
+  if (auto it = a->options.find("-n"); it != a->options.end()) {
+    n = std::atoi(it->second.c_str());
+    if (n < 1 || n > 10000) {
+      std::cerr << "tend: -n must be from 1 to 10000\n";
+      return exit_usage;
+    }
+  }
+  auto sched = tend::schedule::parse_schedule(a->positional[0], zone);
+  if (!sched) {
+    std::cerr << "tend: " << sched.error() << "\n";
+    return exit_failed;
+  }
+  if (std::holds_alternative<tend::schedule::Reboot>(sched->kind)) {
+    std::cerr << "tend: @reboot fires once, when the daemon starts\n";
+    return exit_failed;
+  }
+  if (const auto* every = std::get_if<tend::schedule::Every>(&sched->kind)) {
+    // Anchored to daemon start; from --from (or now) this shows the spacing.
+    for (int i = 1; i <= n; ++i) {
+      auto t = from + std::chrono::duration_cast<std::chrono::seconds>(every->interval * i);
+      std::cout << tend::schedule::format_local(t, zone) << "\n";
+    }
+    return exit_ok;
+  }
+  auto t = from;
+  for (int i = 0; i < n; ++i) {
+    auto next = sched->next_after(t);
+    if (!next) {
+      break;
+    }
+    std::cout << tend::schedule::format_local(*next, zone) << "\n";
+    t = *next;
+  }
+  return exit_ok;
+}
+
+int cmd_status(const std::string& socket, const std::vector<std::string>& argv) {
+  auto a = parse(argv, {}, {"--json"});
+  if (!a || !a->positional.empty()) {
+    return usage(std::cerr, exit_usage);
+  }
+  json::object req{{"cmd", "status"}};
+  json::object reply;
+  int code = send(socket, req, reply);
+  if (code == exit_ok) {
+    if (a->flags.count("--json") > 0) {
+      std::cout << json::serialize(reply) << "\n";
+    } else {
+      print_status(std::cout, reply, isatty(STDOUT_FILENO) != 0);
+    }
+  }
+  return code;
+}
+
+int cmd_history(const std::string& socket, const std::vector<std::string>& argv) {
+  auto a = parse(argv, {"-n"}, {"--json"});
+  if (!a || a->positional.size() != 1) {
+    return usage(std::cerr, exit_usage);
+  }
+  json::object req{{"cmd", "history"}, {"name", a->positional[0]}};
+  if (auto it = a->options.find("-n"); it != a->options.end()) {
+    req["n"] = std::atoll(it->second.c_str());
+  }
+  json::object reply;
+  int code = send(socket, req, reply);
+  if (code == exit_ok) {
+    if (a->flags.count("--json") > 0) {
+      std::cout << json::serialize(reply) << "\n";
+    } else {
+      print_history(std::cout, reply);
+    }
+  }
+  return code;
+}
+
+int cmd_output(const std::string& socket, const std::vector<std::string>& argv) {
+  auto a = parse(argv, {}, {});
+  if (!a || a->positional.empty() || a->positional.size() > 2) {
+    return usage(std::cerr, exit_usage);
+  }
+  json::object req{{"cmd", "output"}, {"name", a->positional[0]}};
+  if (a->positional.size() == 2) {
+    char* end = nullptr;
+    long long id = std::strtoll(a->positional[1].c_str(), &end, 10);
+    if (end == nullptr || *end != '\0') {
+      std::cerr << "tend: RUN_ID must be a number\n";
+      return exit_usage;
+    }
+    req["run_id"] = id;
+  }
+  json::object reply;
+  int code = send(socket, req, reply);
+  if (code == exit_ok) {
+    std::cout << std::string_view(reply["output"].as_string());
+  }
+  return code;
+}
+
+int cmd_run(const std::string& socket, const std::vector<std::string>& argv) {
+  auto a = parse(argv, {}, {"--wait"});
+  if (!a || a->positional.size() != 1) {
+    return usage(std::cerr, exit_usage);
+  }
+  const bool wait = a->flags.count("--wait") > 0;
+  json::object req{{"cmd", "run"}, {"name", a->positional[0]}, {"wait", wait}};
+  json::object reply;
+  int code = send(socket, req, reply);
+  if (code != exit_ok) {
+    return code;
+  }
+  if (!wait) {
+    std::cout << "started run " << json::serialize(reply["run_id"]) << "\n";
+    return exit_ok;
+  }
+  std::cout << std::string_view(reply["output"].as_string());
+  const std::string outcome(reply["outcome"].as_string());
+  std::cerr << "run " << json::serialize(reply["run_id"]) << " attempt " << json::serialize(reply["attempt"]) << ": "
+            << outcome << " (" << std::string_view(reply["reason"].as_string()) << ") in " << json::serialize(reply["duration_ms"])
+            << " ms\n";
+  return outcome == "success" ? exit_ok : exit_failed;
+}
+
+int cmd_simple(const std::string& socket, const std::string& cmd, const std::vector<std::string>& argv) {
+  auto a = parse(argv, {"--for"}, {});
+  const bool needs_name = cmd != "reload";
+  if (!a || a->positional.size() != (needs_name ? 1U : 0U) || (cmd != "pause" && !a->options.empty())) {
+    return usage(std::cerr, exit_usage);
+  }
+  json::object req{{"cmd", cmd}};
+  if (needs_name) {
+    req["name"] = a->positional[0];
+  }
+  if (auto it = a->options.find("--for"); it != a->options.end()) {
+    if (auto d = tend::parse_duration(it->second); !d) {
+      std::cerr << "tend: --for: " << d.error() << "\n";
+      return exit_usage;
+    }
+    req["for"] = it->second;
+  }
+  json::object reply;
+  int code = send(socket, req, reply);
+  if (code == exit_ok) {
+    print_ack(std::cout, cmd, reply);
+  }
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string socket = "/run/tend/tend.sock";
+  if (const char* env = std::getenv("TEND_SOCKET"); env != nullptr && *env != '\0') {
+    socket = env;
+  }
+  while (!args.empty() && args[0].rfind("--socket", 0) == 0) {
+    if (args[0] == "--socket" && args.size() >= 2) {
+      socket = args[1];
+      args.erase(args.begin(), args.begin() + 2);
+    } else if (args[0].rfind("--socket=", 0) == 0) {
+      socket = args[0].substr(9);
+      args.erase(args.begin());
+    } else {
+      return usage(std::cerr, exit_usage);
+    }
+  }
+  if (args.empty()) {
+    return usage(std::cerr, exit_usage);
+  }
+  const std::string cmd = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    return usage(std::cout, exit_ok);
+  }
+  if (cmd == "next") {
+    return cmd_next(rest);
+  }
+  if (cmd == "status") {
+    return cmd_status(socket, rest);
+  }
+  if (cmd == "history") {
+    return cmd_history(socket, rest);
+  }
+  if (cmd == "output") {
+    return cmd_output(socket, rest);
+  }
+  if (cmd == "run") {
+    return cmd_run(socket, rest);
+  }
+  if (cmd == "pause" || cmd == "resume" || cmd == "reload") {
+    return cmd_simple(socket, cmd, rest);
+  }
+  std::cerr << "tend: unknown command '" << cmd << "'\n";
+  return usage(std::cerr, exit_usage);
+}

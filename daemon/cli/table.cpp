@@ -1,0 +1,124 @@
+#include "cli/table.hpp"
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <vector>
+
+#include "util/duration.hpp"
+#include "util/time.hpp"
+
+namespace tend::cli {
+namespace json = boost::json;
+namespace {
+
+std::string text(const json::value* v) {
+  if (v == nullptr || v->is_null()) {
+    return "-";
+  }
+  if (v->is_string()) {
+    return std::string(v->as_string());
+  }
+  return json::serialize(*v);
+}
+
+/// "2026-11-22 10:00:00Z (in 3h)": absolute for the record, relative for the eye.
+std::string when(const json::value* v) {
+  if (v == nullptr || !v->is_string()) {
+    return "-";
+  }
+  auto t = parse_iso8601(std::string(v->as_string()));
+  if (!t) {
+    return std::string(v->as_string());
+  }
+  auto delta = std::chrono::duration_cast<std::chrono::seconds>(*t - std::chrono::system_clock::now());
+  auto rel = format_duration(std::chrono::duration_cast<Duration>(delta.count() < 0 ? -delta : delta));
+  std::string s(v->as_string());
+  s[10] = ' ';
+  return s + (delta.count() < 0 ? " (" + rel + " ago)" : " (in " + rel + ")");
+}
+
+void print_rows(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows) {
+    width.resize(std::max(width.size(), r.size()));
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      width[i] = std::max(width[i], r[i].size());
+    }
+  }
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) {
+        line += std::string(width[i] - r[i].size() + 2, ' ');
+      }
+    }
+    out << line << "\n";
+  }
+}
+
+}  // namespace
+
+void print_status(std::ostream& out, const json::object& doc, bool tty) {
+  const auto& d = doc.at("daemon").as_object();
+  const auto& c = d.at("config").as_object();
+  out << "tendd " << text(d.if_contains("version")) << " on " << text(d.if_contains("host")) << " ("
+      << text(d.if_contains("environment")) << "), up since " << when(d.if_contains("started_at")) << "\n";
+  out << "config " << text(c.if_contains("path")) << " loaded " << when(c.if_contains("loaded_at")) << "\n";
+  if (const auto* err = c.if_contains("error"); err != nullptr && err->is_string()) {
+    out << (tty ? "\033[31m" : "") << "last reload REJECTED, previous config in force:\n"
+        << std::string_view(err->as_string()) << (tty ? "\033[0m" : "") << "\n";
+  }
+  out << "\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"KIND", "NAME", "STATE", "LAST", "LAST RUN", "NEXT RUN", "FAILS", "REASON"}};
+  for (const auto& e : doc.at("entries").as_array()) {
+    const auto& o = e.as_object();
+    std::string state = text(o.if_contains("state"));
+    if (const auto* p = o.if_contains("paused"); p != nullptr && p->is_bool() && p->as_bool()) {
+      state += " (paused)";
+    }
+    rows.push_back({text(o.if_contains("kind")), text(o.if_contains("name")), state, text(o.if_contains("last_result")),
+                    when(o.if_contains("last_run")), when(o.if_contains("next_run")),
+                    text(o.if_contains("consecutive_failures")), text(o.if_contains("last_reason"))});
+  }
+  print_rows(out, rows);
+}
+
+void print_history(std::ostream& out, const json::object& doc) {
+  std::vector<std::vector<std::string>> rows = {{"RUN", "ATTEMPT", "STARTED", "DURATION", "OUTCOME", "EXIT", "REASON"}};
+  for (const auto& r : doc.at("runs").as_array()) {
+    const auto& o = r.as_object();
+    std::string exit = text(o.if_contains("exit_code"));
+    if (const auto* s = o.if_contains("signal"); s != nullptr && !s->is_null()) {
+      exit = "sig " + text(s);
+    }
+    const auto* ms = o.if_contains("duration_ms");
+    std::string dur = ms != nullptr && ms->is_int64() ? format_duration(Duration(ms->as_int64())) : "-";
+    rows.push_back({text(o.if_contains("run_id")), text(o.if_contains("attempt")), text(o.if_contains("started_at")),
+                    dur, text(o.if_contains("outcome")), exit, text(o.if_contains("reason"))});
+  }
+  print_rows(out, rows);
+}
+
+void print_ack(std::ostream& out, const std::string& cmd, const json::object& reply) {
+  if (cmd == "reload") {
+    auto list = [&](const char* key) {
+      std::string s;
+      if (const auto* a = reply.if_contains(key); a != nullptr && a->is_array()) {
+        for (const auto& n : a->as_array()) {
+          s += (s.empty() ? "" : ", ") + text(&n);
+        }
+      }
+      return s.empty() ? std::string("none") : s;
+    };
+    out << "reloaded: added " << list("added") << "; changed " << list("changed") << "; removed " << list("removed")
+        << "\n";
+  } else if (cmd == "pause") {
+    out << "paused" << (reply.contains("until") ? " until " + text(reply.if_contains("until")) : "") << "\n";
+  } else {
+    out << cmd << ": ok\n";
+  }
+}
+
+}  // namespace tend::cli

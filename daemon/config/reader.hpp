@@ -1,0 +1,233 @@
+#pragma once
+// A typed reader over yaml-cpp nodes that tracks the key path and position of every value and
+// collects errors instead of throwing, so each config section reads as a short list of keys.
+// Internal to the config module.
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/loader.hpp"
+#include "config/model.hpp"
+#include "util/duration.hpp"
+
+namespace tend::config::detail {
+
+/// What one load shares: the outside world, the file being read, the errors and origins collected.
+class Context {
+ public:
+  explicit Context(const Sources& sources) : sources_(sources) {}
+
+  /// Switch to another file (the main file is index 0; includes follow in load order).
+  void begin_file(std::string file, int index);
+  [[nodiscard]] const std::string& file() const { return file_; }
+  [[nodiscard]] int file_index() const { return file_index_; }
+  [[nodiscard]] const Sources& sources() const { return sources_; }
+
+  /// The 1-based position of a yaml-cpp mark in the current file.
+  [[nodiscard]] Position position(const YAML::Mark& mark) const;
+  /// Record an error at `mark` in the current file.
+  void error(const YAML::Mark& mark, std::string path, std::string message);
+  /// Record an error at a position that may be in another file (`file_index` orders it).
+  void error_at(const Position& pos, int file_index, std::string path, std::string message);
+  /// Remember where `path` was defined; the first definition wins.
+  void origin(const std::string& path, const YAML::Mark& mark);
+
+  [[nodiscard]] bool has_errors() const { return !errors_.empty(); }
+  /// The errors in file order (main file first, then includes; by line and column within a file).
+  std::vector<ConfigError> take_errors();
+  std::map<std::string, Position> take_origins() { return std::move(origins_); }
+
+ private:
+  struct Indexed {
+    int file_index;
+    ConfigError error;
+  };
+  const Sources& sources_;
+  std::string file_;
+  int file_index_ = 0;
+  std::vector<Indexed> errors_;
+  std::map<std::string, Position> origins_;
+};
+
+/// A scalar's text after `${...}` expansion, and how to show it in a message without leaking a secret.
+struct Scalar {
+  std::string value;
+  std::string raw;        // as written
+  bool expanded = false;  // raw contained ${...}
+  /// "'teams'", or "'${env:TYPE}' (expanded)" so a resolved value never reaches a message.
+  [[nodiscard]] std::string shown() const;
+};
+
+/// Validates a string value: nullopt when fine, else the message. `shown` is the safe display form.
+using StringCheck = std::function<std::optional<std::string>(const std::string& value, const std::string& shown)>;
+
+/// Allowed words for an enumerated value, in the order messages list them.
+template <class E>
+using Choices = std::initializer_list<std::pair<std::string_view, E>>;
+
+/// Durations of at least this are accepted by default; kAnyDuration also accepts 0s.
+inline constexpr Duration kPositive{1};
+inline constexpr Duration kAnyDuration{0};
+
+/// One YAML value at a key path, with conversions that report their own errors and return nullopt.
+class Value {
+ public:
+  Value(Context& ctx, YAML::Node node, std::string path, YAML::Mark key_mark);
+
+  [[nodiscard]] const YAML::Node& node() const { return node_; }
+  [[nodiscard]] const std::string& path() const { return path_; }
+  /// The value's position (the key's, for an empty value).
+  [[nodiscard]] const YAML::Mark& mark() const { return mark_; }
+  [[nodiscard]] const YAML::Mark& key_mark() const { return key_mark_; }
+  [[nodiscard]] Context& context() const { return *ctx_; }
+  [[nodiscard]] bool is_null() const { return node_.IsNull(); }
+  /// Record an error at this value.
+  void error(std::string message) const;
+
+  /// Any scalar, expanded; `what` names the expected type in the error ("a string").
+  [[nodiscard]] std::optional<Scalar> scalar(std::string_view what = "a string") const;
+  [[nodiscard]] std::optional<std::string> string(const StringCheck& check = {}) const;
+  [[nodiscard]] std::optional<Duration> duration(Duration min = kPositive) const;
+  [[nodiscard]] std::optional<long long> integer(long long min, long long max) const;
+  [[nodiscard]] std::optional<bool> boolean() const;
+  /// "5%", "5", "5.5%": a number from 0 to 100.
+  [[nodiscard]] std::optional<double> percent() const;
+  /// A list (an empty value is an empty list); "expected a list" otherwise.
+  [[nodiscard]] std::optional<std::vector<Value>> items() const;
+  [[nodiscard]] std::optional<std::vector<std::string>> string_list(bool non_empty = false,
+                                                                    const StringCheck& check = {}) const;
+  [[nodiscard]] std::optional<std::map<std::string, std::string>> string_map(const StringCheck& key_check = {},
+                                                                             const StringCheck& value_check = {}) const;
+
+  template <class E>
+  [[nodiscard]] std::optional<E> choice(Choices<E> choices) const {
+    std::vector<std::string_view> words;
+    for (const auto& c : choices) {
+      words.push_back(c.first);
+    }
+    const std::optional<std::string> word = string(one_of(key_name(), words));
+    if (!word) {
+      return std::nullopt;
+    }
+    for (const auto& c : choices) {
+      if (c.first == *word) {
+        return c.second;
+      }
+    }
+    return std::nullopt;
+  }
+
+  /// The last component of the key path ("timeout" for "jobs.backup.timeout").
+  [[nodiscard]] std::string key_name() const;
+  /// A check accepting only `words`: "unknown WHAT 'x' (known: a, b)".
+  static StringCheck one_of(std::string what, std::vector<std::string_view> words);
+
+ private:
+  void invalid(const Scalar& s, const std::string& message, std::string_view what) const;
+
+  Context* ctx_;
+  YAML::Node node_;
+  std::string path_;
+  YAML::Mark key_mark_;
+  YAML::Mark mark_;
+};
+
+/// A mapping being read. Every key asked for counts as known; finish() reports the others as
+/// unknown (with the nearest known key as a suggestion). Duplicate keys are reported on construction.
+/// YAML merge keys (`<<: *defaults`) are honoured, explicit keys winning.
+class MapReader {
+ public:
+  /// Reads `value` as a mapping; an empty value is an empty mapping, anything else "expected a mapping".
+  explicit MapReader(const Value& value);
+  MapReader(const MapReader&) = delete;
+  MapReader& operator=(const MapReader&) = delete;
+
+  /// False when the value was not a mapping (the error is already recorded).
+  [[nodiscard]] bool valid() const { return valid_; }
+  [[nodiscard]] const Value& self() const { return self_; }
+
+  /// The value at `key` if present; marks the key known and used.
+  [[nodiscard]] std::optional<Value> get(std::string_view key);
+  /// Whether `key` is present; marks it known and used.
+  bool has(std::string_view key);
+  /// Mark keys as known (for suggestions) without reading them.
+  void known(std::initializer_list<std::string_view> keys);
+  /// "missing required key 'url'" at this mapping's key when absent.
+  bool require(std::string_view key);
+
+  struct Entry {
+    std::string key;
+    YAML::Mark key_mark;
+    Value value;
+  };
+  /// All entries in document order (a name -> config map); marks them all used.
+  const std::vector<Entry>& entries();
+  /// Report the keys nobody asked for.
+  void finish();
+
+  // Declarative readers: `out` is left alone when the key is absent or its value invalid; they
+  // return true when `out` was set.
+  bool read(std::string_view key, std::string& out, const StringCheck& check = {});
+  bool read(std::string_view key, Duration& out, Duration min = kPositive);
+  bool read(std::string_view key, std::optional<Duration>& out, Duration min = kPositive);
+  bool read(std::string_view key, int& out, int min, int max);
+  bool read(std::string_view key, bool& out);
+  bool read(std::string_view key, double& percent_out);
+  bool read(std::string_view key, std::vector<std::string>& out, bool non_empty = false, const StringCheck& check = {});
+  bool read(std::string_view key, std::optional<std::string>& out, const StringCheck& check = {});
+  bool read(std::string_view key, std::map<std::string, std::string>& out, const StringCheck& key_check = {},
+            const StringCheck& value_check = {});
+
+  template <class E>
+  bool read(std::string_view key, E& out, Choices<E> choices) {
+    auto v = get(key);
+    auto e = v ? v->choice(choices) : std::nullopt;
+    if (e) {
+      out = *e;
+    }
+    return e.has_value();
+  }
+
+  template <class E>
+  bool read(std::string_view key, std::optional<E>& out, Choices<E> choices) {
+    E tmp{};
+    if (read(key, tmp, choices)) {
+      out = tmp;
+      return true;
+    }
+    return false;
+  }
+
+  /// Read the mapping at `key` with `fn`, then report its unknown keys. False when absent or not a mapping.
+  bool section(std::string_view key, const std::function<void(MapReader&)>& fn);
+
+ private:
+  struct Slot {
+    Entry entry;
+    bool used = false;
+    bool merged = false;  // came from a `<<` merge
+  };
+  void collect(const YAML::Node& node, int merge_depth, bool merged);
+  Slot* find(std::string_view key);
+
+  Value self_;
+  bool valid_ = true;
+  bool finished_ = false;
+  std::vector<Slot> slots_;
+  std::map<std::string, std::size_t, std::less<>> index_;  // key -> slot
+  std::vector<std::string> known_;
+  std::vector<Entry> entries_;
+};
+
+/// The nearest of `candidates` to `word` by edit distance, when close enough to be a likely typo.
+std::optional<std::string> suggest(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace tend::config::detail

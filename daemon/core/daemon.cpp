@@ -1,0 +1,581 @@
+#include "core/daemon.hpp"
+
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/json/array.hpp>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <set>
+
+#include "core/documents.hpp"
+#include "core/systemd_notify.hpp"
+#include "util/log.hpp"
+
+namespace tend::core {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+const char* version() { return "0.1.0"; }
+
+namespace {
+
+const auto& logger() {
+  static auto l = log::get("daemon");
+  return l;
+}
+
+constexpr auto liveness_period = std::chrono::seconds(10);
+constexpr auto prune_period = std::chrono::hours(1);
+
+/// Relative state_dir/socket paths are relative to the config file's folder (like nginx's prefix),
+/// so the example config works from any working directory.
+void resolve_paths(config::Config& cfg) {
+  const auto base = fs::absolute(cfg.path).parent_path();
+  for (auto* p : {&cfg.daemon.state_dir, &cfg.daemon.socket}) {
+    if (!p->empty() && fs::path(*p).is_relative()) {
+      *p = (base / *p).lexically_normal().string();
+    }
+  }
+}
+
+config::Config prepared(config::Config cfg) {
+  resolve_paths(cfg);
+  return cfg;
+}
+
+std::unique_ptr<state::Store> open_store(boost::asio::io_context& io, const config::Config& cfg) {
+  std::error_code ec;
+  fs::create_directories(cfg.daemon.state_dir, ec);
+  if (ec) {
+    throw std::runtime_error("cannot create state_dir " + cfg.daemon.state_dir + ": " + ec.message());
+  }
+  fs::create_directories(fs::path(cfg.daemon.socket).parent_path(), ec);
+  if (ec) {
+    throw std::runtime_error("cannot create the socket's folder for " + cfg.daemon.socket + ": " + ec.message());
+  }
+  return std::make_unique<state::Store>(io, (fs::path(cfg.daemon.state_dir) / "tend.db").string());
+}
+
+std::optional<gid_t> group_id(const std::string& name) {
+  if (name.empty()) {
+    return std::nullopt;
+  }
+  if (auto* g = ::getgrnam(name.c_str())) {
+    return g->gr_gid;
+  }
+  logger()->warn("group {} does not exist; ignoring it", name);
+  return std::nullopt;
+}
+
+json::array names(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) {
+    a.emplace_back(s);
+  }
+  return a;
+}
+
+std::string errors_text(const std::vector<config::ConfigError>& errors) {
+  std::string out;
+  for (const auto& e : errors) {
+    if (!out.empty()) {
+      out += '\n';
+    }
+    out += e.to_string();
+  }
+  return out;
+}
+
+}  // namespace
+
+Daemon::Daemon(boost::asio::io_context& io, config::Config cfg, config::Sources sources)
+    : io_(io),
+      cfg_(prepared(std::move(cfg))),
+      sources_(std::move(sources)),
+      clock_(io),
+      launcher_(process::make_posix_launcher(io)),
+      store_(open_store(io, cfg_)),
+      rng_(std::random_device{}()),
+      job_ctx_{clock_,
+               *launcher_,
+               *store_,
+               bus_,
+               clock_.mono_now(),
+               [this] { return ++last_run_id_; },
+               [this](Duration max) {
+                 std::uniform_int_distribution<std::int64_t> dist(0, max.count());
+                 return Duration(dist(rng_));
+               }},
+      jobs_(job_ctx_),
+      signals_(io, SIGTERM, SIGINT, SIGHUP),
+      clock_fd_(io) {}
+
+Daemon::~Daemon() {
+  blocking_.join();
+}
+
+void Daemon::start() {
+  started_at_ = clock_.now();
+  config_loaded_at_ = started_at_;
+  bus_.subscribe([this](const events::Event& e) { log_event(e); });
+
+  auto loaded = store_->start(started_at_);
+  last_run_id_ = loaded.max_run_id;
+  for (const auto& r : loaded.interrupted) {
+    logger()->warn("job={} run={} attempt={} event=INTERRUPTED reason={}", r.entry, r.run_id, r.attempt,
+                   log::quote("daemon stopped while it ran"));
+  }
+  const int missed = jobs_.start(cfg_.jobs, loaded);
+  if (loaded.unclean_stop) {
+    const auto since = loaded.last_alive.value_or(started_at_);
+    const auto downtime = duration_cast<std::chrono::seconds>(started_at_ - since);
+    events::Event e;
+    e.kind = events::Kind::daemon;
+    e.name = "tendd";
+    e.event = "unclean_start";
+    e.severity = config::Severity::warning;
+    e.summary = "tendd on " + cfg_.daemon.host + " started after an unclean stop; down about " +
+                format_duration(duration_cast<milliseconds>(downtime)) + ", " + std::to_string(missed) +
+                " scheduled tick" + (missed == 1 ? "" : "s") + " missed";
+    e.detail = "last sign of life " + format_iso8601(since) + "; " + std::to_string(loaded.interrupted.size()) +
+               " run(s) interrupted";
+    e.at = started_at_;
+    e.labels = {{"downtime_s", std::to_string(downtime.count())}, {"missed_ticks", std::to_string(missed)}};
+    bus_.publish(e);
+  }
+  store_->prune(cfg_.daemon.history.keep_runs, cfg_.daemon.history.keep_days, started_at_);
+
+  control::Options opts;
+  opts.path = cfg_.daemon.socket;
+  opts.socket_group = group_id(cfg_.daemon.socket_group);
+  opts.admin_group = group_id(cfg_.daemon.admin_group);
+  control_ = std::make_unique<control::Server>(
+      io_, opts, [this](const json::object& req, const control::Peer& peer, control::Reply reply) {
+        handle(req, peer, std::move(reply));
+      });
+  control_->start();
+
+  watch_signals();
+  watch_clock_steps();
+  schedule_liveness();
+  schedule_watchdog();
+  logger()->info("event=READY version={} config={} jobs={} socket={} state_dir={}", version(), cfg_.path,
+                 cfg_.jobs.size(), cfg_.daemon.socket, cfg_.daemon.state_dir);
+  notify_ready();
+}
+
+void Daemon::watch_signals() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) {
+      return;
+    }
+    if (sig == SIGHUP) {
+      logger()->info("event=SIGHUP reloading {}", cfg_.path);
+      reload([](const json::object&) {});
+    } else {
+      logger()->info("event=SIGNAL signal={} stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      request_stop();
+    }
+    if (!stopping_) {
+      watch_signals();
+    }
+  });
+}
+
+void Daemon::watch_clock_steps() {
+  // A CLOCK_REALTIME timerfd with TFD_TIMER_CANCEL_ON_SET wakes us when the wall clock is set
+  // (NTP step, date -s), the way systemd notices it: no polling.
+  int fd = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (fd < 0) {
+    logger()->warn("timerfd_create failed: {}; wall-clock steps will not re-plan timers", std::strerror(errno));
+    return;
+  }
+  clock_fd_.assign(fd);
+  arm_clock_step_timer();
+}
+
+void Daemon::arm_clock_step_timer() {
+  itimerspec spec{};
+  spec.it_value.tv_sec = std::numeric_limits<time_t>::max() / 2;  // never expires by itself
+  if (::timerfd_settime(clock_fd_.native_handle(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &spec, nullptr) != 0) {
+    logger()->warn("timerfd_settime failed: {}", std::strerror(errno));
+    return;
+  }
+  clock_fd_.async_wait(boost::asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+    if (ec) {
+      return;
+    }
+    std::uint64_t expirations = 0;
+    if (::read(clock_fd_.native_handle(), &expirations, sizeof expirations) < 0 && errno == ECANCELED) {
+      logger()->warn("event=CLOCK_STEP now={} re-planning every schedule", format_iso8601(clock_.now()));
+      jobs_.replan();
+    }
+    arm_clock_step_timer();
+  });
+}
+
+void Daemon::schedule_liveness() {
+  liveness_timer_ = clock_.call_after(liveness_period, [this] {
+    store_->mark_alive(clock_.now());
+    static int ticks = 0;
+    if (++ticks % (prune_period / liveness_period) == 0) {
+      store_->prune(cfg_.daemon.history.keep_runs, cfg_.daemon.history.keep_days, clock_.now());
+    }
+    schedule_liveness();
+  });
+}
+
+void Daemon::schedule_watchdog() {
+  // Pinged from the loop itself: a loop that stalls stops the pings and systemd restarts us.
+  auto interval = watchdog_interval();
+  if (!interval) {
+    return;
+  }
+  watchdog_timer_ = clock_.call_after(duration_cast<milliseconds>(*interval), [this] {
+    notify_watchdog();
+    schedule_watchdog();
+  });
+}
+
+void Daemon::log_event(const events::Event& e) {
+  auto line = fmt::format("kind={} name={} event={} status={} severity={} summary={}", events::to_string(e.kind),
+                          e.name, e.event, events::to_string(e.status), config::to_string(e.severity),
+                          log::quote(e.summary));
+  static auto events_log = log::get("events");
+  if (e.status == events::Status::resolved || e.severity == config::Severity::info) {
+    events_log->info("{}", line);
+  } else {
+    events_log->warn("{}", line);
+  }
+}
+
+void Daemon::request_stop() {
+  if (stopping_) {
+    return;
+  }
+  stopping_ = true;
+  notify_stopping();
+  logger()->info("event=STOPPING");
+  if (control_) {
+    control_->stop();
+  }
+  boost::system::error_code ec;
+  signals_.cancel(ec);
+  clock_fd_.close(ec);
+  liveness_timer_.reset();
+  watchdog_timer_.reset();
+  // Phase one: stop every run with its own grace. Phase two: a hard deadline after the longest
+  // grace, so a stuck child or disk cannot hold the stop forever.
+  Duration longest{0};
+  for (const auto& j : cfg_.jobs) {
+    longest = std::max(longest, j.kill_grace);
+  }
+  auto finish = std::make_shared<bool>(false);
+  auto finish_stop = [this, finish] {
+    if (*finish) {
+      return;
+    }
+    *finish = true;
+    store_->mark_clean_stop(clock_.now());
+    store_->flush([this] {
+      logger()->info("event=STOPPED");
+      io_.stop();
+    });
+    stop_deadline_ = clock_.call_after(std::chrono::seconds(5), [this] { io_.stop(); });
+  };
+  stop_deadline_ = clock_.call_after(longest + std::chrono::seconds(5), [finish_stop] {
+    logger()->warn("event=STOP_TIMEOUT some runs did not end in time");
+    finish_stop();
+  });
+  jobs_.shutdown(finish_stop);
+}
+
+void Daemon::reload(std::function<void(json::object)> done) {
+  reload_waiters_.push_back(std::move(done));
+  if (reloading_) {
+    reload_again_ = true;  // a reload requested mid-reload must see the newest file
+    return;
+  }
+  reloading_ = true;
+  notify_reloading();
+  const auto started = clock_.now();
+  boost::asio::post(blocking_, [this, path = cfg_.path, sources = sources_, started] {
+    auto result = config::load_file(path, sources);
+    boost::asio::post(io_, [this, result = std::move(result), started]() mutable {
+      on_reload_loaded(std::move(result), started);
+    });
+  });
+}
+
+void Daemon::on_reload_loaded(config::LoadResult result, WallTime started) {
+  auto waiters = std::move(reload_waiters_);
+  reload_waiters_.clear();
+  json::object reply;
+  if (!result.config) {
+    config_error_ = errors_text(result.errors);
+    for (const auto& e : result.errors) {
+      logger()->error("event=CONFIG_REJECTED {}", e.to_string());
+    }
+    events::Event e;
+    e.kind = events::Kind::daemon;
+    e.name = "tendd";
+    e.event = "config_rejected";
+    e.severity = config::Severity::critical;
+    e.summary = "configuration " + cfg_.path + " rejected (" + std::to_string(result.errors.size()) +
+                " error(s)); the previous configuration stays in force";
+    e.detail = config_error_;
+    e.at = clock_.now();
+    bus_.publish(e);
+    reply = control::error_reply("configuration rejected; the previous configuration stays in force:\n" +
+                                 config_error_);
+  } else {
+    auto next = prepared(std::move(*result.config));
+    if (next.daemon.state_dir != cfg_.daemon.state_dir || next.daemon.socket != cfg_.daemon.socket) {
+      logger()->warn("daemon.state_dir and daemon.socket changes take effect after a restart");
+      next.daemon.state_dir = cfg_.daemon.state_dir;
+      next.daemon.socket = cfg_.daemon.socket;
+    }
+    log::configure(next.daemon.log.level, next.daemon.log.format);
+    auto diff = jobs_.apply(next.jobs);
+    if (!config_error_.empty()) {
+      events::Event e;
+      e.kind = events::Kind::daemon;
+      e.name = "tendd";
+      e.event = "config_rejected";
+      e.status = events::Status::resolved;
+      e.severity = config::Severity::critical;
+      e.summary = "configuration " + cfg_.path + " accepted again";
+      e.at = clock_.now();
+      bus_.publish(e);
+    }
+    cfg_ = std::move(next);
+    config_error_.clear();
+    config_loaded_at_ = started;
+    logger()->info("event=RELOADED added={} changed={} removed={}", diff.added.size(), diff.changed.size(),
+                   diff.removed.size());
+    reply["ok"] = true;
+    reply["added"] = names(diff.added);
+    reply["changed"] = names(diff.changed);
+    reply["removed"] = names(diff.removed);
+  }
+  reloading_ = false;
+  notify_ready();
+  for (auto& w : waiters) {
+    w(reply);
+  }
+  if (reload_again_) {
+    reload_again_ = false;
+    reload([](const json::object&) {});
+  }
+}
+
+// ---- control socket commands ----
+
+void Daemon::handle(const json::object& req, const control::Peer& peer, control::Reply reply) {
+  const std::string cmd(req.at("cmd").as_string());
+  static const std::set<std::string> admin_only = {"run", "pause", "resume", "reload", "silence", "unsilence",
+                                                   "test-alert"};
+  if (admin_only.count(cmd) > 0 && !peer.admin) {
+    reply(control::error_reply("permission denied: '" + cmd + "' needs root or the admin group (uid " +
+                               std::to_string(peer.uid) + ")"));
+    return;
+  }
+  if (cmd == "status") {
+    reply(status_document());
+  } else if (cmd == "history") {
+    cmd_history(req, std::move(reply));
+  } else if (cmd == "output") {
+    cmd_output(req, std::move(reply));
+  } else if (cmd == "run") {
+    cmd_run(req, std::move(reply));
+  } else if (cmd == "pause" || cmd == "resume") {
+    cmd_pause(req, cmd == "pause", std::move(reply));
+  } else if (cmd == "reload") {
+    reload(std::move(reply));
+  } else {
+    reply(control::error_reply("unknown command '" + cmd + "'"));
+  }
+}
+
+json::object Daemon::status_document() const {
+  json::object doc;
+  doc["ok"] = true;
+  json::object d;
+  d["version"] = version();
+  d["host"] = cfg_.daemon.host;
+  d["environment"] = cfg_.daemon.environment;
+  d["started_at"] = format_iso8601(started_at_);
+  json::object c;
+  c["path"] = cfg_.path;
+  c["loaded_at"] = format_iso8601(config_loaded_at_);
+  c["error"] = config_error_.empty() ? json::value(nullptr) : json::value(config_error_);
+  d["config"] = std::move(c);
+  d["state_write_errors"] = store_->write_errors();
+  doc["daemon"] = std::move(d);
+  json::array entries;
+  for (const auto& job : jobs_.all()) {
+    entries.emplace_back(job_entry(*job));
+  }
+  doc["entries"] = std::move(entries);
+  return doc;
+}
+
+namespace {
+
+/// The "name" field of a request, or an error reply.
+std::optional<std::string> name_of(const json::object& req, control::Reply& reply) {
+  const auto* n = req.if_contains("name");
+  if (n == nullptr || !n->is_string() || n->as_string().empty()) {
+    reply(control::error_reply("missing \"name\""));
+    return std::nullopt;
+  }
+  return std::string(n->as_string());
+}
+
+}  // namespace
+
+void Daemon::cmd_history(const json::object& req, control::Reply reply) {
+  auto name = name_of(req, reply);
+  if (!name) {
+    return;
+  }
+  std::int64_t limit = 20;
+  if (const auto* n = req.if_contains("n")) {
+    if (!n->is_int64() || n->as_int64() < 1 || n->as_int64() > 10000) {
+      reply(control::error_reply("\"n\" must be an integer from 1 to 10000"));
+      return;
+    }
+    limit = n->as_int64();
+  }
+  const bool known = jobs_.find(*name) != nullptr;
+  store_->history(*name, static_cast<int>(limit), [reply, known, name = *name](std::vector<state::RunRecord> runs) {
+    if (runs.empty() && !known) {
+      reply(control::error_reply("unknown entry '" + name + "'"));
+      return;
+    }
+    json::object doc;
+    doc["ok"] = true;
+    doc["name"] = name;
+    json::array a;
+    for (const auto& r : runs) {
+      a.emplace_back(run_to_json(r));
+    }
+    doc["runs"] = std::move(a);
+    reply(std::move(doc));
+  });
+}
+
+void Daemon::cmd_output(const json::object& req, control::Reply reply) {
+  auto name = name_of(req, reply);
+  if (!name) {
+    return;
+  }
+  std::optional<std::int64_t> run_id;
+  if (const auto* r = req.if_contains("run_id"); r != nullptr && !r->is_null()) {
+    if (!r->is_int64()) {
+      reply(control::error_reply("\"run_id\" must be an integer"));
+      return;
+    }
+    run_id = r->as_int64();
+  }
+  if (auto job = jobs_.find(*name)) {
+    if (auto live = job->live_output(); live && (!run_id || *run_id == live->first)) {
+      json::object doc;
+      doc["ok"] = true;
+      doc["run_id"] = live->first;
+      doc["running"] = true;
+      doc["output"] = live->second;
+      reply(std::move(doc));
+      return;
+    }
+  }
+  store_->run_output(*name, run_id, [reply, name = *name](std::optional<state::RunRecord> r) {
+    if (!r) {
+      reply(control::error_reply("no recorded run of '" + name + "'"));
+      return;
+    }
+    json::object doc = run_to_json(*r);
+    doc["ok"] = true;
+    doc["running"] = false;
+    doc["output"] = r->output;
+    reply(std::move(doc));
+  });
+}
+
+void Daemon::cmd_run(const json::object& req, control::Reply reply) {
+  auto name = name_of(req, reply);
+  if (!name) {
+    return;
+  }
+  auto job = jobs_.find(*name);
+  if (!job) {
+    reply(control::error_reply("unknown job '" + *name + "'"));
+    return;
+  }
+  const auto* w = req.if_contains("wait");
+  const bool wait = w != nullptr && w->is_bool() && w->as_bool();
+  jobs::RunDone on_done;
+  if (wait) {
+    on_done = [reply](const state::RunRecord& r) {
+      json::object doc = run_to_json(r);
+      doc["ok"] = true;
+      doc["output"] = r.output;
+      reply(std::move(doc));
+    };
+  }
+  auto started = job->run_now(on_done);
+  if (!started) {
+    reply(control::error_reply(started.error()));
+    return;
+  }
+  if (!wait) {
+    json::object doc;
+    doc["ok"] = true;
+    doc["run_id"] = *started;
+    reply(std::move(doc));
+  }
+}
+
+void Daemon::cmd_pause(const json::object& req, bool pause, control::Reply reply) {
+  auto name = name_of(req, reply);
+  if (!name) {
+    return;
+  }
+  auto job = jobs_.find(*name);
+  if (!job) {
+    reply(control::error_reply("unknown entry '" + *name + "'"));
+    return;
+  }
+  json::object doc;
+  doc["ok"] = true;
+  if (!pause) {
+    job->resume();
+    reply(std::move(doc));
+    return;
+  }
+  std::optional<WallTime> until;
+  if (const auto* f = req.if_contains("for"); f != nullptr && !f->is_null()) {
+    if (!f->is_string()) {
+      reply(control::error_reply("\"for\" must be a duration such as 10m"));
+      return;
+    }
+    auto d = parse_duration(std::string(f->as_string()));
+    if (!d) {
+      reply(control::error_reply(d.error()));
+      return;
+    }
+    until = clock_.now() + *d;
+    doc["until"] = format_iso8601(*until);
+  }
+  job->pause(until);
+  reply(std::move(doc));
+}
+
+}  // namespace tend::core

@@ -1,0 +1,154 @@
+"""Runs the real tendd and tend binaries for integration tests.
+
+Every daemon a test starts is in its own process group and is killed (group-wide, by PID) in
+tearDown, also when the test fails. Waiting is polling with deadlines, never fixed sleeps.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+TENDD = os.environ.get("TENDD", "tendd")
+TEND = os.environ.get("TEND", "tend")
+CHILD = os.environ.get("TEND_TEST_CHILD", "tend_test_child")
+SOURCE_DIR = os.environ.get("TEND_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+
+
+def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
+    """Poll predicate until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def pid_alive(pid):
+    """True while pid runs (a zombie counts as gone: only its parent's reaping is left)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+class Daemon:
+    """One tendd on a temp config, state dir and socket."""
+
+    def __init__(self, workdir, config_text, name="tend.yaml"):
+        self.workdir = workdir
+        self.config = os.path.join(workdir, name)
+        self.state_dir = os.path.join(workdir, "state")
+        self.socket = os.path.join(workdir, "tend.sock")
+        self.log_path = os.path.join(workdir, "tendd.log")
+        self.proc = None
+        self.write_config(config_text)
+
+    def write_config(self, text):
+        header = (f"daemon:\n  state_dir: {self.state_dir}\n  socket: {self.socket}\n"
+                  f"  environment: test\n  host: test-host\n  timezone: UTC\n  log: {{level: debug}}\n")
+        with open(self.config, "w") as f:
+            f.write(text if text.startswith("daemon:") else header + text)
+
+    def start(self, wait_ready=True):
+        if getattr(self, "log", None):
+            self.log.close()
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([TENDD, "--config", self.config], stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        if wait_ready:
+            wait_for(lambda: self.proc.poll() is not None or self.tend("status", "--json").returncode == 0,
+                     what="tendd to answer on its socket")
+            if self.proc.poll() is not None:
+                raise AssertionError(f"tendd exited with {self.proc.returncode}:\n{self.log_text()}")
+        return self
+
+    def tend(self, *args, timeout=60):
+        env = dict(os.environ, TEND_SOCKET=self.socket)
+        return subprocess.run([TEND, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+    def status(self):
+        r = self.tend("status", "--json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    def entry(self, name):
+        for e in self.status()["entries"]:
+            if e["name"] == name:
+                return e
+        raise AssertionError(f"no entry {name}")
+
+    def history(self, name, n=50):
+        r = self.tend("history", name, "-n", str(n), "--json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)["runs"]
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def signal(self, sig):
+        os.kill(self.proc.pid, sig)
+
+    def stop(self, timeout=30):
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        return self.proc.returncode
+
+    def kill9(self):
+        """SIGKILL the daemon's whole process group (it and any job it was running)."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(10)
+
+    def cleanup(self):
+        self.kill9()
+        if getattr(self, "log", None):
+            self.log.close()
+
+
+class TendTestCase(unittest.TestCase):
+    """Gives each test a temp dir and kills every daemon it started."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tend-it-")
+        self.daemons = []
+
+    def tearDown(self):
+        for d in self.daemons:
+            d.cleanup()
+        failed = any(e for e in (getattr(self._outcome, "errors", None) or []) if e[1]) if hasattr(self, "_outcome") else False
+        if failed and os.environ.get("TEND_KEEP_FAILED"):
+            print(f"kept {self.dir}")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def daemon(self, config_text, start=True):
+        d = Daemon(self.dir, config_text)
+        self.daemons.append(d)
+        if start:
+            d.start()
+        return d
+
+    def dump(self, d):
+        """Log of a daemon, for assertion messages."""
+        return "\n--- tendd log ---\n" + d.log_text()[-6000:]

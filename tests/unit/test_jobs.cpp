@@ -1,0 +1,297 @@
+// Job policy in virtual time: retries and their backoff, overlap (forbid/allow/replace),
+// cron ticks, missed ticks and catch-up, slow warnings, resolve after failure.
+
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <catch.hpp>
+#include <filesystem>
+
+#include "jobs/manager.hpp"
+#include "jobs/retry.hpp"
+#include "support/fake_launcher.hpp"
+#include "support/manual_clock.hpp"
+
+using namespace tend;
+using namespace std::chrono_literals;
+using tend::testing::FakeLauncher;
+using tend::testing::ManualClock;
+
+namespace {
+
+WallTime at(const char* iso) { return *parse_iso8601(iso); }
+
+/// Everything a Job needs, with virtual time, a fake launcher, and a real SQLite store.
+struct Fixture {
+  Fixture()
+      : dir(std::filesystem::temp_directory_path() / ("tend-jobs-" + std::to_string(::getpid()) + "-" +
+                                                       std::to_string(counter++))),
+        clock(at("2026-11-21T10:00:01Z")) {
+    std::filesystem::create_directories(dir);
+    store = std::make_unique<state::Store>(io, (dir / "tend.db").string());
+    store->start(clock.now());
+    ctx = std::make_unique<jobs::Context>(jobs::Context{clock, launcher, *store, bus, clock.mono_now(),
+                                                        [this] { return ++run_id; },
+                                                        [](Duration max) { return max / 2; }});
+    bus.subscribe([this](const events::Event& e) { published.push_back(e); });
+  }
+  ~Fixture() {
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+  Fixture(const Fixture&) = delete;
+  Fixture& operator=(const Fixture&) = delete;
+
+  config::JobConfig job(const std::string& schedule) {
+    config::JobConfig c;
+    c.name = "backup";
+    c.schedule = *schedule::parse_schedule(schedule, nullptr);
+    c.command = {"/bin/true"};
+    return c;
+  }
+
+  /// Records of a job, newest first, read back from SQLite.
+  std::vector<state::RunRecord> history(const std::string& name) {
+    std::vector<state::RunRecord> out;
+    bool done = false;
+    store->history(name, 100, [&](std::vector<state::RunRecord> r) {
+      out = std::move(r);
+      done = true;
+    });
+    // The store answers from its own thread; keep the loop alive until it does.
+    auto guard = boost::asio::make_work_guard(io);
+    for (int i = 0; i < 100 && !done; ++i) {
+      io.run_one_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(done);
+    return out;
+  }
+
+  std::vector<std::string> events_named(const std::string& event, events::Status status) const {
+    std::vector<std::string> out;
+    for (const auto& e : published) {
+      if (e.event == event && e.status == status) {
+        out.push_back(e.summary);
+      }
+    }
+    return out;
+  }
+
+  static inline int counter = 0;
+  std::filesystem::path dir;
+  boost::asio::io_context io;
+  ManualClock clock;
+  FakeLauncher launcher;
+  std::unique_ptr<state::Store> store;
+  events::Bus bus;
+  std::int64_t run_id = 0;
+  std::unique_ptr<jobs::Context> ctx;
+  std::vector<events::Event> published;
+};
+
+}  // namespace
+
+TEST_CASE("retry delays: fixed and exponential", "[jobs][retry]") {
+  config::RetryConfig r{3, 10s, config::Backoff::exponential};
+  CHECK(jobs::retry_delay(r, 2) == 10s);
+  CHECK(jobs::retry_delay(r, 3) == 20s);
+  CHECK(jobs::retry_delay(r, 4) == 40s);
+  CHECK(jobs::retry_delay(r, 40) == 1h);  // capped
+  r.backoff = config::Backoff::fixed;
+  CHECK(jobs::retry_delay(r, 4) == 10s);
+}
+
+TEST_CASE("a failing job is retried at the backoff times, then alerts once", "[jobs][retry]") {
+  Fixture f;
+  auto cfg = f.job("0 0 1 1 *");
+  cfg.retries = {3, 10s, config::Backoff::exponential};
+  auto job = std::make_shared<jobs::Job>(*f.ctx, cfg, std::nullopt);
+  job->start(std::nullopt, true);
+  auto t0 = f.clock.mono_now();
+  REQUIRE(job->run_now(nullptr).ok());
+  REQUIRE(f.launcher.spawned.size() == 1);
+
+  std::vector<std::chrono::milliseconds> spawn_offsets = {0ms};
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    f.launcher.exit(f.launcher.spawned.size() - 1, 1, "boom " + std::to_string(attempt) + "\n");
+    auto before = f.launcher.spawned.size();
+    // Advance one second at a time until the next attempt starts (or give up after 2 minutes).
+    for (int s = 0; s < 120 && f.launcher.spawned.size() == before; ++s) {
+      f.clock.advance(1s);
+    }
+    if (f.launcher.spawned.size() > before) {
+      spawn_offsets.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(f.clock.mono_now() - t0));
+    }
+  }
+  // Attempts at 0, +10s, +20s after that, +40s after that; no fifth attempt.
+  REQUIRE(spawn_offsets.size() == 4);
+  CHECK(spawn_offsets[1] == 10s);
+  CHECK(spawn_offsets[2] == 30s);
+  CHECK(spawn_offsets[3] == 70s);
+  CHECK(f.launcher.spawned[3].spec.env.at("TEND_ATTEMPT") == "4");
+  CHECK(f.events_named("failure", events::Status::firing).size() == 1);
+  CHECK(job->status().consecutive_failures == 1);
+  auto hist = f.history("backup");
+  REQUIRE(hist.size() == 4);
+  CHECK(hist[0].attempt == 4);
+  CHECK(hist[0].outcome == "failure");
+  CHECK(hist[0].reason == "exit 1");
+  CHECK(hist[0].run_id == hist[3].run_id);
+}
+
+TEST_CASE("success after failure resolves the alert", "[jobs]") {
+  Fixture f;
+  auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("0 0 1 1 *"), std::nullopt);
+  job->start(std::nullopt, true);
+  REQUIRE(job->run_now(nullptr).ok());
+  f.launcher.exit(0, 2);
+  REQUIRE(job->run_now(nullptr).ok());
+  f.launcher.exit(1, 0);
+  CHECK(f.events_named("failure", events::Status::firing).size() == 1);
+  CHECK(f.events_named("failure", events::Status::resolved).size() == 1);
+  CHECK(job->status().consecutive_failures == 0);
+  CHECK(job->status().last->outcome == "success");
+}
+
+TEST_CASE("cron ticks fire at their times, in virtual time", "[jobs][schedule]") {
+  Fixture f;  // starts at 10:00:01
+  auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("*/5 * * * *"), std::nullopt);
+  job->start(std::nullopt, true);
+  CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T10:05:00Z");
+  f.clock.advance(298s);  // 10:04:59
+  CHECK(f.launcher.spawned.empty());
+  f.clock.advance(1s);  // 10:05:00
+  REQUIRE(f.launcher.spawned.size() == 1);
+  f.launcher.exit(0, 0);
+  CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T10:10:00Z");
+  f.clock.advance(5min);  // 10:10:00
+  REQUIRE(f.launcher.spawned.size() == 2);
+  f.launcher.exit(1, 0);
+  f.clock.advance(5min);  // 10:15:00
+  CHECK(f.launcher.spawned.size() == 3);
+}
+
+TEST_CASE("overlap: forbid skips and tells, allow overlaps, replace stops the old run", "[jobs][concurrency]") {
+  SECTION("forbid") {
+    Fixture f;
+    auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("* * * * *"), std::nullopt);
+    job->start(std::nullopt, true);
+    f.clock.advance(59s);  // 10:01:00
+    REQUIRE(f.launcher.spawned.size() == 1);
+    f.clock.advance(60s);  // 10:02:00: still running
+    CHECK(f.launcher.spawned.size() == 1);
+    CHECK(f.events_named("missed", events::Status::firing).size() == 1);
+    CHECK_FALSE(job->run_now(nullptr).ok());
+    auto hist = f.history("backup");
+    REQUIRE(hist.size() == 2);
+    CHECK(hist[0].outcome == "skipped");
+  }
+  SECTION("allow") {
+    Fixture f;
+    auto cfg = f.job("* * * * *");
+    cfg.concurrency = config::Concurrency::allow;
+    auto job = std::make_shared<jobs::Job>(*f.ctx, cfg, std::nullopt);
+    job->start(std::nullopt, true);
+    f.clock.advance(119s);
+    CHECK(f.launcher.spawned.size() == 2);
+    CHECK(job->status().running_count == 2);
+  }
+  SECTION("replace") {
+    Fixture f;
+    auto cfg = f.job("* * * * *");
+    cfg.concurrency = config::Concurrency::replace;
+    auto job = std::make_shared<jobs::Job>(*f.ctx, cfg, std::nullopt);
+    job->start(std::nullopt, true);
+    f.clock.advance(119s);
+    REQUIRE(f.launcher.spawned.size() == 2);
+    CHECK(f.launcher.spawned[0].stop_requested);
+    CHECK(job->status().running_count == 1);
+    auto hist = f.history("backup");
+    CHECK(hist.back().outcome == "interrupted");
+  }
+}
+
+TEST_CASE("ticks missed while down are reported, and caught up once", "[jobs][missed]") {
+  Fixture f;  // now 10:00:01
+  auto cfg = f.job("*/10 * * * *");
+  cfg.catch_up = true;
+  auto job = std::make_shared<jobs::Job>(*f.ctx, cfg, std::nullopt);
+  // Last handled tick 08:55 → 09:00 .. 10:00 were missed: 7 ticks.
+  int missed = job->start(at("2026-11-21T08:55:00Z"), true);
+  CHECK(missed == 7);
+  REQUIRE(f.events_named("missed", events::Status::firing).size() == 1);
+  CHECK(f.events_named("missed", events::Status::firing)[0].find("missed 7 ticks") != std::string::npos);
+  CHECK(f.launcher.spawned.size() == 1);  // one catch-up run, not seven
+  auto hist = f.history("backup");
+  REQUIRE(hist.size() == 2);
+  CHECK(hist[1].outcome == "missed");
+
+  SECTION("without catch_up nothing runs") {
+    Fixture g;
+    auto job2 = std::make_shared<jobs::Job>(*g.ctx, g.job("*/10 * * * *"), std::nullopt);
+    CHECK(job2->start(at("2026-11-21T09:45:00Z"), true) == 2);
+    CHECK(g.launcher.spawned.empty());
+  }
+}
+
+TEST_CASE("warn_after raises slow while running, resolved when it ends", "[jobs][slow]") {
+  Fixture f;
+  auto cfg = f.job("0 0 1 1 *");
+  cfg.warn_after = 3min;
+  auto job = std::make_shared<jobs::Job>(*f.ctx, cfg, std::nullopt);
+  job->start(std::nullopt, true);
+  REQUIRE(job->run_now(nullptr).ok());
+  f.clock.advance(179s);
+  CHECK(f.events_named("slow", events::Status::firing).empty());
+  f.clock.advance(1s);
+  CHECK(f.events_named("slow", events::Status::firing).size() == 1);
+  f.launcher.exit(0, 0);
+  CHECK(f.events_named("slow", events::Status::resolved).size() == 1);
+}
+
+TEST_CASE("pause holds ticks; --for resumes by itself", "[jobs][pause]") {
+  Fixture f;
+  auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("* * * * *"), std::nullopt);
+  job->start(std::nullopt, true);
+  job->pause(f.clock.now() + 150s);
+  f.clock.advance(119s);  // ticks at 10:01 and 10:02 held
+  CHECK(f.launcher.spawned.empty());
+  CHECK(job->status().paused);
+  f.clock.advance(60s);  // 10:03 after the pause ended
+  CHECK(f.launcher.spawned.size() == 1);
+  CHECK_FALSE(job->status().paused);
+}
+
+TEST_CASE("a wall-clock step re-plans the next tick", "[jobs][clock]") {
+  Fixture f;
+  auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("0 12 * * *"), std::nullopt);
+  job->start(std::nullopt, true);
+  CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T12:00:00Z");
+  f.clock.step_wall(90min);  // now 11:30:01 but the timer still waits ~2h of monotonic time
+  job->replan();
+  f.clock.advance(30min);
+  CHECK(f.launcher.spawned.size() == 1);
+}
+
+TEST_CASE("reload diff: unchanged jobs keep their timers, changed and removed are reported", "[jobs][reload]") {
+  Fixture f;
+  jobs::Manager m(*f.ctx);
+  auto a = f.job("*/5 * * * *");
+  a.name = "a";
+  auto b = f.job("*/7 * * * *");
+  b.name = "b";
+  state::Loaded none;
+  m.start({a, b}, none);
+  auto a_job = m.find("a");
+  auto c = f.job("0 * * * *");
+  c.name = "c";
+  b.timeout = 5min;
+  auto diff = m.apply({a, b, c});
+  CHECK(diff.added == std::vector<std::string>{"c"});
+  CHECK(diff.changed == std::vector<std::string>{"b"});
+  CHECK(diff.removed.empty());
+  CHECK(m.find("a") == a_job);  // same object: state and next run kept
+  diff = m.apply({a});
+  CHECK(diff.removed == std::vector<std::string>{"b", "c"});
+}
