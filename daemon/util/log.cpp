@@ -1,8 +1,10 @@
 #include "util/log.hpp"
 
 #include <spdlog/async.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <cstdio>
 #include <mutex>
 
 namespace tend::log {
@@ -13,6 +15,43 @@ struct State {
   spdlog::sink_ptr sink;
   spdlog::level::level_enum level = spdlog::level::info;
   std::string pattern = "%Y-%m-%dT%H:%M:%S.%e%z %l %n: %v";
+};
+
+void append(spdlog::memory_buf_t& dest, std::string_view text) { dest.append(text.data(), text.data() + text.size()); }
+
+/// %* : the message escaped for a JSON string, so format: json stays valid JSON whatever a
+/// job name or reason contains.
+class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm& /*tm*/, spdlog::memory_buf_t& dest) override {
+    for (char c : msg.payload) {
+      switch (c) {
+        case '"':
+          append(dest, "\\\"");
+          break;
+        case '\\':
+          append(dest, "\\\\");
+          break;
+        case '\n':
+          append(dest, "\\n");
+          break;
+        case '\t':
+          append(dest, "\\t");
+          break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+            append(dest, buf);
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonEscapedMessage>();
+  }
 };
 
 State& state() {
@@ -29,6 +68,12 @@ spdlog::sink_ptr sink_locked(State& s) {
   return s.sink;
 }
 
+std::unique_ptr<spdlog::formatter> make_formatter(const std::string& pattern) {
+  auto f = std::make_unique<spdlog::pattern_formatter>();
+  f->add_flag<JsonEscapedMessage>('*').set_pattern(pattern);
+  return f;
+}
+
 }  // namespace
 
 void configure(const std::string& level, const std::string& format) {
@@ -36,13 +81,13 @@ void configure(const std::string& level, const std::string& format) {
   std::lock_guard lock(s.mutex);
   s.level = spdlog::level::from_str(level == "warning" ? "warn" : level);
   if (format == "json") {
-    s.pattern = R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","module":"%n","msg":"%v"})";
+    s.pattern = R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","module":"%n","msg":"%*"})";
   } else {
     s.pattern = "%Y-%m-%dT%H:%M:%S.%e%z %l %n: %v";
   }
   spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) {
     l->set_level(s.level);
-    l->set_pattern(s.pattern);
+    l->set_formatter(make_formatter(s.pattern));
   });
 }
 
@@ -59,7 +104,7 @@ std::shared_ptr<spdlog::logger> get(const std::string& module) {
   auto logger = std::make_shared<spdlog::async_logger>(module, sink, spdlog::thread_pool(),
                                                        spdlog::async_overflow_policy::overrun_oldest);
   logger->set_level(s.level);
-  logger->set_pattern(s.pattern);
+  logger->set_formatter(make_formatter(s.pattern));
   logger->flush_on(spdlog::level::warn);
   spdlog::register_logger(logger);
   return logger;

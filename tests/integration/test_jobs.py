@@ -1,5 +1,6 @@
 """Jobs through the real tendd: schedules, output, timeouts, retries, overlap, manual runs."""
 
+import json
 import os
 import unittest
 
@@ -134,6 +135,24 @@ jobs:
         wait_for(lambda: "event=PAUSED" in d.log_text(), what="a held tick")
         self.assertEqual(d.tend("resume", "tick").returncode, 0)
         self.assertFalse(d.entry("tick")["paused"])
+
+    def test_json_log_lines_are_json(self):
+        d = self.daemon("", start=False)
+        d.write_config(f"""daemon:
+  state_dir: {d.state_dir}
+  socket: {d.socket}
+  log: {{level: info, format: json}}
+jobs:
+  "quote.job":
+    schedule: "@daily"
+    shell: "echo 'a \\"quoted\\" line'; exit 4"
+""")
+        d.start()
+        r = d.tend("run", "quote.job", "--wait")
+        self.assertEqual(r.returncode, 1)
+        lines = [l for l in d.log_text().splitlines() if l.strip()]
+        docs = [json.loads(l) for l in lines]
+        self.assertTrue(any("event=FAILURE exit=4" in doc["msg"] and doc["module"] == "jobs" for doc in docs))
 
 
 if __name__ == "__main__":

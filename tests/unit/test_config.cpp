@@ -5,6 +5,9 @@
 #include <date/tz.h>
 
 #include <catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -1085,14 +1088,49 @@ TEST_CASE("load_file reads through Sources", "[config]") {
   CHECK(only_error(load_file("/nope.yaml", world.sources())).to_string() == "/nope.yaml: cannot read the config file");
 }
 
-TEST_CASE("Sources::system reads the real environment", "[config]") {
-  const Sources s = Sources::system();
-  CHECK(s.getenv("PATH").has_value());
-  CHECK_FALSE(s.getenv("TEND_SURELY_NOT_SET_12345").has_value());
+TEST_CASE("Sources::system reads files, globs and the environment", "[config][system]") {
+  char dir_template[] = "/tmp/tend_config_test_XXXXXX";
+  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  const std::filesystem::path dir = dir_template;
+  const auto write = [](const std::filesystem::path& path, const std::string& text) {
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path) << text;
+  };
+  write(dir / "tend.yaml", "include: [conf.d/*.yaml]\njobs:\n  main: {schedule: '@daily', shell: '${file:" +
+                               (dir / "cmd").string() + "}'}\n");
+  write(dir / "cmd", "  /usr/bin/true\n");
+  write(dir / "conf.d/b.yaml", "jobs:\n  b: {schedule: '@daily', shell: '${cred:token}'}\n");
+  write(dir / "conf.d/a.yaml", "jobs:\n  a: {schedule: '@daily', shell: 'true', timeout: 5}\n");
+  write(dir / "conf.d/sub.yaml/x", "");  // a directory matching the glob is skipped
+  write(dir / "conf.d/ignored.txt", "not: yaml: [");
+  write(dir / "creds/token", "tok\n");
+
+  Sources s = Sources::system();
+  ::setenv("TEND_CONFIG_TEST_VAR", "value", 1);
+  CHECK(s.getenv("TEND_CONFIG_TEST_VAR") == std::optional<std::string>("value"));
+  ::unsetenv("TEND_CONFIG_TEST_VAR");
+  CHECK_FALSE(s.getenv("TEND_CONFIG_TEST_VAR"));
   CHECK_FALSE(s.hostname.empty());
-  CHECK_FALSE(s.read_file("/nonexistent/tend.yaml").has_value());
-  CHECK_FALSE(s.read_file("/").has_value());  // a directory is not a file
-  CHECK(s.glob("/nonexistent/*.yaml").empty());
+  CHECK_FALSE(s.read_file((dir / "missing").string()));
+  CHECK_FALSE(s.read_file(dir.string()));  // a directory is not a file
+  CHECK(s.glob((dir / "conf.d/*.yaml").string()) ==
+        std::vector<std::string>{(dir / "conf.d/a.yaml").string(), (dir / "conf.d/b.yaml").string()});
+  CHECK(s.glob((dir / "nothing/*.yaml").string()).empty());
+
+  s.credentials_dir = (dir / "creds").string();
+  const auto r = load_file((dir / "tend.yaml").string(), s);
+  const ConfigError e = only_error(r);
+  CHECK(e.pos.file == (dir / "conf.d/a.yaml").string());
+  CHECK(e.pos.line == 2);
+  CHECK(e.key_path == "jobs.a.timeout");
+
+  write(dir / "conf.d/a.yaml", "jobs:\n  a: {schedule: '@daily', shell: 'true', timeout: 5s}\n");
+  const Config c = loaded(load_file((dir / "tend.yaml").string(), s));
+  REQUIRE(c.jobs.size() == 3);
+  CHECK(c.jobs[0].shell == "/usr/bin/true");
+  CHECK(c.jobs[1].name == "a");  // includes in sorted order
+  CHECK(c.jobs[2].shell == "tok");
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("load_text survives garbled input", "[config][fuzz]") {
