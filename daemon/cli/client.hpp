@@ -11,9 +11,9 @@ namespace tend::cli {
 enum Exit : int { exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_unreachable = 3 };
 
 struct Response {
-  int exit = exit_ok;          // exit_unreachable when the daemon could not be reached
-  std::string error;           // transport error, with the socket path
-  boost::json::object reply;   // the daemon's reply
+  int exit = exit_ok;         // exit_unreachable when the daemon could not be reached
+  std::string error;          // transport error, with the socket path
+  boost::json::object reply;  // the daemon's reply
 };
 
 /// Send `request` to the daemon at `socket_path` and wait for its reply (no time limit: `run

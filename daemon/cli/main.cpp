@@ -220,8 +220,8 @@ int cmd_run(const std::string& socket, const std::vector<std::string>& argv) {
   std::cout << std::string_view(reply["output"].as_string());
   const std::string outcome(reply["outcome"].as_string());
   std::cerr << "run " << json::serialize(reply["run_id"]) << " attempt " << json::serialize(reply["attempt"]) << ": "
-            << outcome << " (" << std::string_view(reply["reason"].as_string()) << ") in " << json::serialize(reply["duration_ms"])
-            << " ms\n";
+            << outcome << " (" << std::string_view(reply["reason"].as_string()) << ") in "
+            << json::serialize(reply["duration_ms"]) << " ms\n";
   return outcome == "success" ? exit_ok : exit_failed;
 }
 

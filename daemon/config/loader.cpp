@@ -11,6 +11,7 @@
 #include <cctype>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -222,6 +223,8 @@ class Loader {
     }
     detail::MapReader root(*top);
     root.section("daemon", [&](detail::MapReader& m) { detail::read_daemon(m, daemon); });
+    resolve_relative(daemon.state_dir);
+    resolve_relative(daemon.socket);
     std::vector<Included> includes = read_includes(root);
     root.section("alerts", [&](detail::MapReader& m) { detail::read_alerts(m, c_); });
     detail::read_entry_sections(root, c_);
@@ -236,6 +239,18 @@ class Loader {
     check_names(c_.notifier_names);
     check_notifier_refs();
     check_default_route();
+  }
+
+  // Relative daemon paths are relative to the main file's folder (like nginx's prefix), so a
+  // checkout's example config runs from any working directory.
+  void resolve_relative(std::string& path) const {
+    namespace fs = std::filesystem;
+    if (path.empty() || fs::path(path).is_absolute()) {
+      return;
+    }
+    std::error_code ec;
+    auto base = fs::absolute(fs::path(main_file_), ec).parent_path();
+    path = (base / path).lexically_normal().string();
   }
 
   // Resolve `include:` patterns to files and read them; problems are reported at the pattern.

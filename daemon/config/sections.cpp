@@ -105,9 +105,7 @@ void read_job(MapReader& m, JobConfig& j, const date::time_zone* default_zone) {
     if (*action == "command") {
       m.read("command", j.command, /*non_empty=*/true);
     } else if (*action == "shell") {
-      m.read("shell", j.shell, [](const std::string& s, const std::string&) -> std::optional<std::string> {
-        return s.empty() ? std::optional<std::string>("must not be empty") : std::nullopt;
-      });
+      m.read("shell", j.shell, check_not_empty);
     } else {
       m.read("builtin", j.builtin, Value::one_of("builtin", {"digest"}));
     }
@@ -330,10 +328,10 @@ void read_daemon(MapReader& m, DaemonConfig& d) {
     d.timezone = *zone;
     d.timezone_name = (*zone)->name();
   }
-  m.read("socket", d.socket, check_absolute_path);
+  m.read("socket", d.socket, check_not_empty);  // relative: to the main file's folder (loader)
   m.read("socket_group", d.socket_group, check_group_name);
   m.read("admin_group", d.admin_group, check_group_name);
-  m.read("state_dir", d.state_dir, check_absolute_path);
+  m.read("state_dir", d.state_dir, check_not_empty);
   m.section("log", [&](MapReader& l) {
     l.read("level", d.log.level,
            Value::one_of("log level", {"trace", "debug", "info", "warning", "error", "critical", "off"}));

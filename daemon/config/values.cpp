@@ -40,6 +40,10 @@ std::optional<std::string> check_login(const std::string& name, const std::strin
 
 }  // namespace
 
+std::optional<std::string> check_not_empty(const std::string& value, const std::string& /*shown*/) {
+  return value.empty() ? std::optional<std::string>("must not be empty") : std::nullopt;
+}
+
 std::optional<std::string> check_http_url(const std::string& url, const std::string& /*shown*/) {
   std::string_view rest = url;
   if (rest.starts_with("http://")) {

@@ -12,6 +12,8 @@
 
 namespace tend::config::detail {
 
+/// Any non-empty string.
+std::optional<std::string> check_not_empty(const std::string& value, const std::string& shown);
 /// http:// or https:// with a host, no whitespace.
 std::optional<std::string> check_http_url(const std::string& url, const std::string& shown);
 /// Starts with '/'.

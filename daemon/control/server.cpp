@@ -170,14 +170,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       // A client that stops reading gets the idle timeout on the write too.
       arm_timer();
       auto self = shared_from_this();
-      asio::async_write(socket_, asio::buffer(out_), [self, close_after](const boost::system::error_code& ec, std::size_t) {
-        self->timer_.cancel();
-        if (ec || close_after) {
-          self->finish();
-        } else {
-          self->read_next();
-        }
-      });
+      asio::async_write(socket_, asio::buffer(out_),
+                        [self, close_after](const boost::system::error_code& ec, std::size_t) {
+                          self->timer_.cancel();
+                          if (ec || close_after) {
+                            self->finish();
+                          } else {
+                            self->read_next();
+                          }
+                        });
     }
 
     void finish() {

@@ -34,22 +34,6 @@ const auto& logger() {
 constexpr auto liveness_period = std::chrono::seconds(10);
 constexpr auto prune_period = std::chrono::hours(1);
 
-/// Relative state_dir/socket paths are relative to the config file's folder (like nginx's prefix),
-/// so the example config works from any working directory.
-void resolve_paths(config::Config& cfg) {
-  const auto base = fs::absolute(cfg.path).parent_path();
-  for (auto* p : {&cfg.daemon.state_dir, &cfg.daemon.socket}) {
-    if (!p->empty() && fs::path(*p).is_relative()) {
-      *p = (base / *p).lexically_normal().string();
-    }
-  }
-}
-
-config::Config prepared(config::Config cfg) {
-  resolve_paths(cfg);
-  return cfg;
-}
-
 std::unique_ptr<state::Store> open_store(boost::asio::io_context& io, const config::Config& cfg) {
   std::error_code ec;
   fs::create_directories(cfg.daemon.state_dir, ec);
@@ -97,7 +81,7 @@ std::string errors_text(const std::vector<config::ConfigError>& errors) {
 
 Daemon::Daemon(boost::asio::io_context& io, config::Config cfg, config::Sources sources)
     : io_(io),
-      cfg_(prepared(std::move(cfg))),
+      cfg_(std::move(cfg)),
       sources_(std::move(sources)),
       clock_(io),
       launcher_(process::make_posix_launcher(io)),
@@ -117,9 +101,7 @@ Daemon::Daemon(boost::asio::io_context& io, config::Config cfg, config::Sources 
       signals_(io, SIGTERM, SIGINT, SIGHUP),
       clock_fd_(io) {}
 
-Daemon::~Daemon() {
-  blocking_.join();
-}
+Daemon::~Daemon() { blocking_.join(); }
 
 void Daemon::start() {
   started_at_ = clock_.now();
@@ -245,9 +227,9 @@ void Daemon::schedule_watchdog() {
 }
 
 void Daemon::log_event(const events::Event& e) {
-  auto line = fmt::format("kind={} name={} event={} status={} severity={} summary={}", events::to_string(e.kind),
-                          e.name, e.event, events::to_string(e.status), config::to_string(e.severity),
-                          log::quote(e.summary));
+  auto line =
+      fmt::format("kind={} name={} event={} status={} severity={} summary={}", events::to_string(e.kind), e.name,
+                  e.event, events::to_string(e.status), config::to_string(e.severity), log::quote(e.summary));
   static auto events_log = log::get("events");
   if (e.status == events::Status::resolved || e.severity == config::Severity::info) {
     events_log->info("{}", line);
@@ -308,9 +290,8 @@ void Daemon::reload(std::function<void(json::object)> done) {
   const auto started = clock_.now();
   boost::asio::post(blocking_, [this, path = cfg_.path, sources = sources_, started] {
     auto result = config::load_file(path, sources);
-    boost::asio::post(io_, [this, result = std::move(result), started]() mutable {
-      on_reload_loaded(std::move(result), started);
-    });
+    boost::asio::post(
+        io_, [this, result = std::move(result), started]() mutable { on_reload_loaded(std::move(result), started); });
   });
 }
 
@@ -333,10 +314,10 @@ void Daemon::on_reload_loaded(config::LoadResult result, WallTime started) {
     e.detail = config_error_;
     e.at = clock_.now();
     bus_.publish(e);
-    reply = control::error_reply("configuration rejected; the previous configuration stays in force:\n" +
-                                 config_error_);
+    reply =
+        control::error_reply("configuration rejected; the previous configuration stays in force:\n" + config_error_);
   } else {
-    auto next = prepared(std::move(*result.config));
+    auto next = std::move(*result.config);
     if (next.daemon.state_dir != cfg_.daemon.state_dir || next.daemon.socket != cfg_.daemon.socket) {
       logger()->warn("daemon.state_dir and daemon.socket changes take effect after a restart");
       next.daemon.state_dir = cfg_.daemon.state_dir;
@@ -380,8 +361,8 @@ void Daemon::on_reload_loaded(config::LoadResult result, WallTime started) {
 
 void Daemon::handle(const json::object& req, const control::Peer& peer, control::Reply reply) {
   const std::string cmd(req.at("cmd").as_string());
-  static const std::set<std::string> admin_only = {"run", "pause", "resume", "reload", "silence", "unsilence",
-                                                   "test-alert"};
+  static const std::set<std::string> admin_only = {"run",     "pause",     "resume",    "reload",
+                                                   "silence", "unsilence", "test-alert"};
   if (admin_only.count(cmd) > 0 && !peer.admin) {
     reply(control::error_reply("permission denied: '" + cmd + "' needs root or the admin group (uid " +
                                std::to_string(peer.uid) + ")"));

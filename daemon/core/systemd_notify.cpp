@@ -13,7 +13,8 @@ void notify_reloading() {
   // MONOTONIC_USEC lets systemd >= 253 (Type=notify-reload) match the reload to its READY=1.
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
+  auto usec =
+      static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
   std::string msg = "RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec);
   sd_notify(0, msg.c_str());
 }

@@ -25,9 +25,9 @@ struct Event {
   std::string event;  // failure|timeout|slow|missed|down|restarted|...|unclean_start|config_rejected
   Status status = Status::firing;
   config::Severity severity = config::Severity::critical;
-  std::string summary;  // one line for humans
-  std::string detail;   // output tail, reason, figures
-  WallTime at{};        // when observed
+  std::string summary;                        // one line for humans
+  std::string detail;                         // output tail, reason, figures
+  WallTime at{};                              // when observed
   std::map<std::string, std::string> labels;  // run_id, exit_code, downtime_s, ...
 };
 

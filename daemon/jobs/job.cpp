@@ -73,7 +73,7 @@ struct Job::Run {
   std::string stop_reason;
   std::vector<RunDone> waiters;
   std::function<void()> on_stopped;  // replace: start the next run once this one is gone
-  std::shared_ptr<Job> keep_alive;    // a job removed by reload lives until its runs end
+  std::shared_ptr<Job> keep_alive;   // a job removed by reload lives until its runs end
 };
 
 Job::Job(Context& ctx, config::JobConfig cfg, std::optional<state::RunRecord> last)
@@ -215,9 +215,7 @@ void Job::on_tick(WallTime tick) {
   trigger(Trigger::schedule, nullptr);
 }
 
-bool Job::paused_now() const {
-  return paused_ && (!paused_until_ || ctx_.clock.now() < *paused_until_);
-}
+bool Job::paused_now() const { return paused_ && (!paused_until_ || ctx_.clock.now() < *paused_until_); }
 
 bool Job::alert_on(const std::string& event) const {
   return std::find(cfg_.alert_on.begin(), cfg_.alert_on.end(), event) != cfg_.alert_on.end();
@@ -258,9 +256,18 @@ std::int64_t Job::trigger(Trigger why, RunDone on_done) {
             run->child->stop();
           } else {
             // Waiting for jitter or a retry: no process to stop.
-            state::RunRecord rec{cfg_.name, "job", run->id, std::max(run->attempt, 1), ctx_.clock.now(),
-                                 ctx_.clock.now(), 0, "interrupted", std::nullopt, std::nullopt,
-                                 "interrupted: replaced by a new run", ""};
+            state::RunRecord rec{cfg_.name,
+                                 "job",
+                                 run->id,
+                                 std::max(run->attempt, 1),
+                                 ctx_.clock.now(),
+                                 ctx_.clock.now(),
+                                 0,
+                                 "interrupted",
+                                 std::nullopt,
+                                 std::nullopt,
+                                 "interrupted: replaced by a new run",
+                                 ""};
             ctx_.store.put_run(rec);
             finish_run(run, rec);
           }
@@ -288,7 +295,8 @@ void Job::record_skip(const std::string& reason, WallTime at) {
   // forbid means skip and tell someone: an overlapping tick is a tick that did not run.
   if (alert_on("missed")) {
     publish("missed", events::Status::firing, config::Severity::warning,
-            "job " + cfg_.name + " skipped a tick: previous run " + reason, "", {{"run_id", std::to_string(rec.run_id)}});
+            "job " + cfg_.name + " skipped a tick: previous run " + reason, "",
+            {{"run_id", std::to_string(rec.run_id)}});
   }
 }
 
@@ -301,8 +309,8 @@ std::int64_t Job::start_run(Trigger why, RunDone on_done) {
     run->waiters.push_back(std::move(on_done));
   }
   runs_.push_back(run);
-  const auto jitter = (why == Trigger::schedule && cfg_.jitter.count() > 0) ? ctx_.random_delay(cfg_.jitter)
-                                                                            : Duration(0);
+  const auto jitter =
+      (why == Trigger::schedule && cfg_.jitter.count() > 0) ? ctx_.random_delay(cfg_.jitter) : Duration(0);
   if (jitter.count() > 0) {
     std::weak_ptr<Job> weak = weak_from_this();
     run->delay_timer = ctx_.clock.call_after(jitter, [weak, run] {
@@ -326,9 +334,18 @@ void Job::start_attempt(const std::shared_ptr<Run>& run) {
   if (!cfg_.builtin.empty()) {
     // Builtins (digest) are provided by the alerting module; until one is registered the run
     // is recorded as skipped, not pretended.
-    state::RunRecord rec{cfg_.name, "job", run->id, run->attempt, run->attempt_started, ctx_.clock.now(), 0,
-                         "skipped", std::nullopt, std::nullopt,
-                         "skipped: builtin '" + cfg_.builtin + "' is not available in this build", ""};
+    state::RunRecord rec{cfg_.name,
+                         "job",
+                         run->id,
+                         run->attempt,
+                         run->attempt_started,
+                         ctx_.clock.now(),
+                         0,
+                         "skipped",
+                         std::nullopt,
+                         std::nullopt,
+                         "skipped: builtin '" + cfg_.builtin + "' is not available in this build",
+                         ""};
     ctx_.store.put_run(rec);
     logger()->warn("job={} run={} event=SKIPPED reason={}", cfg_.name, run->id, log::quote(rec.reason));
     finish_run(run, rec);
@@ -350,8 +367,9 @@ void Job::start_attempt(const std::shared_ptr<Run>& run) {
   spec.timeout = cfg_.timeout;
   spec.kill_grace = cfg_.kill_grace;
 
-  state::RunRecord rec{cfg_.name, "job", run->id, run->attempt, run->attempt_started, std::nullopt, 0, "running",
-                       std::nullopt, std::nullopt, "", ""};
+  state::RunRecord rec{cfg_.name,    "job", run->id,   run->attempt, run->attempt_started,
+                       std::nullopt, 0,     "running", std::nullopt, std::nullopt,
+                       "",           ""};
   ctx_.store.put_run(rec);
   logger()->info("job={} run={} attempt={} event=START trigger={}", cfg_.name, run->id, run->attempt,
                  trigger_name(run->trigger));
@@ -413,17 +431,17 @@ void Job::on_attempt_exit(const std::shared_ptr<Run>& run, process::Result resul
   }
   ctx_.store.put_run(rec);
 
-  std::string status_part = rec.exit_code ? "exit=" + std::to_string(*rec.exit_code)
-                                          : "signal=" + signal_name(rec.signal.value_or(0));
-  std::string upper = rec.outcome == "success"     ? "SUCCESS"
-                      : rec.outcome == "timeout"   ? "TIMEOUT"
+  std::string status_part =
+      rec.exit_code ? "exit=" + std::to_string(*rec.exit_code) : "signal=" + signal_name(rec.signal.value_or(0));
+  std::string upper = rec.outcome == "success"       ? "SUCCESS"
+                      : rec.outcome == "timeout"     ? "TIMEOUT"
                       : rec.outcome == "interrupted" ? "INTERRUPTED"
                                                      : "FAILURE";
-  const bool retry = (rec.outcome == "failure" || rec.outcome == "timeout") && run->attempt <= cfg_.retries.max &&
-                     !retired_;
-  auto line = fmt::format("job={} run={} attempt={} event={} {} duration_ms={} output_bytes={} reason={}", cfg_.name,
-                          run->id, run->attempt, upper, status_part, rec.duration_ms, result.output_bytes,
-                          log::quote(rec.reason));
+  const bool retry =
+      (rec.outcome == "failure" || rec.outcome == "timeout") && run->attempt <= cfg_.retries.max && !retired_;
+  auto line =
+      fmt::format("job={} run={} attempt={} event={} {} duration_ms={} output_bytes={} reason={}", cfg_.name, run->id,
+                  run->attempt, upper, status_part, rec.duration_ms, result.output_bytes, log::quote(rec.reason));
   if (rec.outcome == "success") {
     logger()->info("{}", line);
   } else {
@@ -435,8 +453,8 @@ void Job::on_attempt_exit(const std::shared_ptr<Run>& run, process::Result resul
   }
   if (retry) {
     const auto delay = retry_delay(cfg_.retries, run->attempt + 1);
-    logger()->info("job={} run={} attempt={} event=RETRY next_attempt={} delay_ms={}", cfg_.name, run->id,
-                   run->attempt, run->attempt + 1, delay.count());
+    logger()->info("job={} run={} attempt={} event=RETRY next_attempt={} delay_ms={}", cfg_.name, run->id, run->attempt,
+                   run->attempt + 1, delay.count());
     std::weak_ptr<Job> weak = weak_from_this();
     run->delay_timer = ctx_.clock.call_after(delay, [weak, run] {
       if (auto self = weak.lock()) {
@@ -467,7 +485,8 @@ void Job::finish_run(const std::shared_ptr<Run>& run, const state::RunRecord& re
   } else if (record.outcome == "failure" || record.outcome == "timeout") {
     ++consecutive_failures_;
     if (alert_on(record.outcome)) {
-      std::string what = record.outcome == "timeout" ? "timed out (" + record.reason + ")" : "failed (" + record.reason + ")";
+      std::string what =
+          record.outcome == "timeout" ? "timed out (" + record.reason + ")" : "failed (" + record.reason + ")";
       publish(record.outcome, events::Status::firing, cfg_.severity,
               "job " + cfg_.name + " " + what + " after " + std::to_string(record.attempt) + " attempt" +
                   (record.attempt == 1 ? "" : "s"),
@@ -528,8 +547,18 @@ void Job::shutdown(std::function<void()> done) {
       run->child->stop();
     } else {
       run->delay_timer.reset();
-      state::RunRecord rec{cfg_.name, "job", run->id, std::max(run->attempt, 1), ctx_.clock.now(), ctx_.clock.now(),
-                           0, "interrupted", std::nullopt, std::nullopt, "interrupted: daemon stopping", ""};
+      state::RunRecord rec{cfg_.name,
+                           "job",
+                           run->id,
+                           std::max(run->attempt, 1),
+                           ctx_.clock.now(),
+                           ctx_.clock.now(),
+                           0,
+                           "interrupted",
+                           std::nullopt,
+                           std::nullopt,
+                           "interrupted: daemon stopping",
+                           ""};
       ctx_.store.put_run(rec);
       finish_run(run, rec);
     }

@@ -6,9 +6,7 @@
 
 namespace tend {
 
-std::string format_iso8601(WallTime t) {
-  return date::format("%FT%TZ", std::chrono::floor<std::chrono::seconds>(t));
-}
+std::string format_iso8601(WallTime t) { return date::format("%FT%TZ", std::chrono::floor<std::chrono::seconds>(t)); }
 
 std::optional<WallTime> parse_iso8601(std::string_view text) {
   std::string s(text);

@@ -25,8 +25,8 @@ WallTime at(const char* iso) { return *parse_iso8601(iso); }
 /// Everything a Job needs, with virtual time, a fake launcher, and a real SQLite store.
 struct Fixture {
   Fixture()
-      : dir(std::filesystem::temp_directory_path() / ("tend-jobs-" + std::to_string(::getpid()) + "-" +
-                                                       std::to_string(counter++))),
+      : dir(std::filesystem::temp_directory_path() /
+            ("tend-jobs-" + std::to_string(::getpid()) + "-" + std::to_string(counter++))),
         clock(at("2026-11-21T10:00:01Z")) {
     std::filesystem::create_directories(dir);
     store = std::make_unique<state::Store>(io, (dir / "tend.db").string());
