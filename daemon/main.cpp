@@ -1,5 +1,7 @@
 // tendd: parse flags -> load and validate config -> build the daemon -> run the loop -> tear down.
 
+#include <sys/resource.h>
+
 #include <boost/asio/io_context.hpp>
 #include <cstring>
 #include <iostream>
@@ -10,6 +12,15 @@
 #include "util/log.hpp"
 
 namespace {
+
+/// Probes hold one socket each while in flight: raise the soft fd limit to the hard one.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
 
 struct Flags {
   std::string config = "/etc/tend/tend.yaml";
@@ -65,6 +76,7 @@ int main(int argc, char** argv) {
   }
 
   tend::log::configure(loaded.config->daemon.log.level, loaded.config->daemon.log.format);
+  raise_fd_limit();
   int code = 0;
   try {
     boost::asio::io_context io(1);

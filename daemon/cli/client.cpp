@@ -11,7 +11,8 @@
 
 namespace tend::cli {
 
-Response call(const std::string& socket_path, const boost::json::object& request) {
+Response call(const std::string& socket_path, const boost::json::object& request,
+              std::optional<std::chrono::milliseconds> timeout) {
   Response r;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -22,6 +23,14 @@ Response call(const std::string& socket_path, const boost::json::object& request
   }
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && timeout) {
+    // Reports from `tend exec` must not hang on a stuck daemon: connect, send and receive give up.
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout->count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((timeout->count() % 1000) * 1000);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
   if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     r.exit = exit_unreachable;
     r.error = "cannot reach tendd at " + socket_path + ": " + std::strerror(errno) +
@@ -62,7 +71,7 @@ Response call(const std::string& socket_path, const boost::json::object& request
   auto v = boost::json::parse(in.substr(0, in.find('\n')), ec);
   if (ec || !v.is_object()) {
     r.exit = exit_unreachable;
-    r.error = "no valid reply from tendd at " + socket_path;
+    r.error = "no valid reply from tendd at " + socket_path + (in.empty() && timeout ? " (timed out)" : "");
     return r;
   }
   r.reply = std::move(v.as_object());

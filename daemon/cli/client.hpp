@@ -2,6 +2,7 @@
 // The client side of the status socket: one request line out, one reply line back.
 
 #include <boost/json/object.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -16,8 +17,9 @@ struct Response {
   boost::json::object reply;  // the daemon's reply
 };
 
-/// Send `request` to the daemon at `socket_path` and wait for its reply (no time limit: `run
-/// --wait` may take as long as the job).
-Response call(const std::string& socket_path, const boost::json::object& request);
+/// Send `request` to the daemon at `socket_path` and wait for its reply (no time limit unless
+/// `timeout` is given: `run --wait` may take as long as the job).
+Response call(const std::string& socket_path, const boost::json::object& request,
+              std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
 }  // namespace tend::cli

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/client.hpp"
+#include "cli/exec.hpp"
 #include "cli/table.hpp"
 #include "schedule/schedule.hpp"
 #include "util/duration.hpp"
@@ -22,12 +23,15 @@ namespace {
 
 int usage(std::ostream& out, int code) {
   out << "usage: tend [--socket PATH] COMMAND [ARGS]\n"
-         "  status [--json]                       every job: state, last result, last/next run, failures\n"
+         "  status [--json]                       every job, watch and check: state, last result, last/next run\n"
          "  history NAME [-n 20] [--json]          recent runs with durations, exit codes, reasons\n"
          "  output NAME [RUN_ID]                  captured output of a run (default: the last)\n"
          "  run NAME [--wait]                     run a job now; --wait exits 0 on success, 1 otherwise\n"
          "  pause NAME [--for 10m] | resume NAME  suspend or resume scheduling\n"
          "  reload                                re-read the configuration (as SIGHUP)\n"
+         "  ping NAME [start|success|fail|--exit CODE]   report in for a passive check (default success)\n"
+         "  exec NAME [--timeout 5m] -- CMD...    run CMD, report its start, end, exit code and output tail;\n"
+         "                                        exits with CMD's status (124 on timeout), daemon or not\n"
          "  next 'EXPR' [--tz ZONE] [--from ISO-8601] [-n 5]   next fire times; needs no daemon\n"
          "socket: --socket PATH, else $TEND_SOCKET, else /run/tend/tend.sock\n"
          "exit codes: 0 ok, 1 request failed, 2 usage error, 3 daemon not reachable\n";
@@ -65,8 +69,9 @@ std::optional<Args> parse(const std::vector<std::string>& argv, const std::vecto
 }
 
 /// Send, print errors; returns the exit code and leaves the reply in `out`.
-int send(const std::string& socket, const json::object& req, json::object& out) {
-  auto r = call(socket, req);
+int send(const std::string& socket, const json::object& req, json::object& out,
+         std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+  auto r = call(socket, req, timeout);
   if (!r.error.empty()) {
     std::cerr << "tend: " << r.error << "\n";
     return r.exit;
@@ -250,6 +255,60 @@ int cmd_simple(const std::string& socket, const std::string& cmd, const std::vec
   return code;
 }
 
+int cmd_ping(const std::string& socket, const std::vector<std::string>& argv) {
+  auto a = parse(argv, {"--exit"}, {});
+  if (!a || a->positional.empty() || a->positional.size() > 2) {
+    return usage(std::cerr, exit_usage);
+  }
+  json::object req{{"cmd", "ping"}, {"name", a->positional[0]}};
+  if (a->positional.size() == 2) {
+    const auto& what = a->positional[1];
+    if (what != "start" && what != "success" && what != "fail") {
+      std::cerr << "tend: ping: '" << what << "' is not start, success or fail\n";
+      return exit_usage;
+    }
+    req["what"] = what;
+  }
+  if (auto it = a->options.find("--exit"); it != a->options.end()) {
+    char* end = nullptr;
+    const long code = std::strtol(it->second.c_str(), &end, 10);
+    if (a->positional.size() == 2 || it->second.empty() || *end != '\0' || code < 0 || code > 255) {
+      std::cerr << "tend: ping: --exit takes an exit code from 0 to 255, instead of start|success|fail\n";
+      return exit_usage;
+    }
+    req["what"] = "exit";
+    req["exit_code"] = code;
+  }
+  json::object reply;
+  // Quiet on success: cron mails whatever a job line prints. A stuck daemon must not hang the job.
+  return send(socket, req, reply, std::chrono::seconds(10));
+}
+
+int cmd_exec(const std::string& socket, const std::vector<std::string>& argv) {
+  const auto dashes = std::find(argv.begin(), argv.end(), "--");
+  if (dashes == argv.end() || dashes + 1 == argv.end()) {
+    std::cerr << "tend: exec needs -- and then the command: tend exec NAME [--timeout 5m] -- CMD...\n";
+    return exit_usage;
+  }
+  auto a = parse(std::vector<std::string>(argv.begin(), dashes), {"--timeout"}, {});
+  if (!a || a->positional.size() != 1) {
+    return usage(std::cerr, exit_usage);
+  }
+  ExecOptions o;
+  o.socket = socket;
+  o.name = a->positional[0];
+  o.argv.assign(dashes + 1, argv.end());
+  if (auto it = a->options.find("--timeout"); it != a->options.end()) {
+    auto d = tend::parse_duration(it->second);
+    if (!d || d->count() <= 0) {
+      std::cerr << "tend: --timeout: " << (d ? "must be more than 0s" : d.error()) << "\n";
+      return exit_usage;
+    }
+    o.timeout = *d;
+  }
+  return run_exec(o);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -291,6 +350,12 @@ int main(int argc, char** argv) {
   }
   if (cmd == "run") {
     return cmd_run(socket, rest);
+  }
+  if (cmd == "ping") {
+    return cmd_ping(socket, rest);
+  }
+  if (cmd == "exec") {
+    return cmd_exec(socket, rest);
   }
   if (cmd == "pause" || cmd == "resume" || cmd == "reload") {
     return cmd_simple(socket, cmd, rest);

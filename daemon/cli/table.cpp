@@ -37,6 +37,33 @@ std::string when(const json::value* v) {
   return s + (delta.count() < 0 ? " (" + rel + " ago)" : " (in " + rel + ")");
 }
 
+/// The kind-specific part of a status row: a job's last reason; a probe's latency, reason and
+/// restarts; a watch's rate and counts.
+std::string detail(const json::object& o) {
+  const std::string kind = text(o.if_contains("kind"));
+  if (kind == "probe") {
+    std::string s;
+    if (const auto* l = o.if_contains("latency_ms"); l != nullptr && !l->is_null()) {
+      s = text(l) + "ms";
+    }
+    if (auto r = text(o.if_contains("reason")); r != "-" && !r.empty()) {
+      s += (s.empty() ? "" : " ") + r;
+    }
+    if (auto n = text(o.if_contains("restarts_in_window")); n != "0" && n != "-") {
+      s += (s.empty() ? "" : ", ") + n + " restart(s) in window";
+    }
+    return s.empty() ? "-" : s;
+  }
+  if (kind == "watch") {
+    return text(o.if_contains("rate")) + "% of " + text(o.if_contains("requests")) + " requests, " +
+           text(o.if_contains("unparsed")) + " unparsed";
+  }
+  if (const auto* r = o.if_contains("last_reason")) {
+    return text(r);
+  }
+  return text(o.if_contains("reason"));
+}
+
 void print_rows(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width;
   for (const auto& r : rows) {
@@ -71,7 +98,7 @@ void print_status(std::ostream& out, const json::object& doc, bool tty) {
   }
   out << "\n";
   std::vector<std::vector<std::string>> rows = {
-      {"KIND", "NAME", "STATE", "LAST", "LAST RUN", "NEXT RUN", "FAILS", "REASON"}};
+      {"KIND", "NAME", "STATE", "LAST", "LAST RUN", "NEXT RUN", "FAILS", "DETAIL"}};
   for (const auto& e : doc.at("entries").as_array()) {
     const auto& o = e.as_object();
     std::string state = text(o.if_contains("state"));
@@ -80,7 +107,7 @@ void print_status(std::ostream& out, const json::object& doc, bool tty) {
     }
     rows.push_back({text(o.if_contains("kind")), text(o.if_contains("name")), state, text(o.if_contains("last_result")),
                     when(o.if_contains("last_run")), when(o.if_contains("next_run")),
-                    text(o.if_contains("consecutive_failures")), text(o.if_contains("last_reason"))});
+                    text(o.if_contains("consecutive_failures")), detail(o)});
   }
   print_rows(out, rows);
 }

@@ -1,10 +1,11 @@
 #include "config/values.hpp"
 
+#include <regex.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
-#include <regex>
 
 namespace tend::config::detail {
 namespace {
@@ -160,15 +161,18 @@ std::optional<std::string> check_json_pointer(const std::string& path, const std
 }
 
 std::optional<std::string> check_regex(const std::string& pattern, const std::string& /*shown*/) {
-  // libstdc++ compiles regexes recursively: a bounded length bounds the recursion.
+  // POSIX extended, as the probe engine matches it (regcomp: no recursion a body can overflow).
   if (pattern.size() > 1000) {
     return "regex is too long (at most 1000 characters)";
   }
-  try {
-    std::regex re(pattern, std::regex::ECMAScript);
-  } catch (const std::exception& e) {
-    return std::string("invalid regex: ") + e.what();
+  regex_t re;
+  int rc = ::regcomp(&re, pattern.c_str(), REG_EXTENDED | REG_NOSUB);
+  if (rc != 0) {
+    char buf[256];
+    ::regerror(rc, &re, buf, sizeof buf);
+    return std::string("invalid regex (POSIX extended): ") + buf;
   }
+  ::regfree(&re);
   return std::nullopt;
 }
 

@@ -36,7 +36,7 @@ std::optional<std::string> check_header_value(const std::string& value, const st
 std::optional<std::string> check_listen(const std::string& address, const std::string& shown);
 /// A JSON pointer: empty or starting with '/'.
 std::optional<std::string> check_json_pointer(const std::string& path, const std::string& shown);
-/// Compiles as a std::regex (ECMAScript).
+/// Compiles as a POSIX extended regex (regcomp), as the probe engine matches it.
 std::optional<std::string> check_regex(const std::string& pattern, const std::string& shown);
 
 /// "200" -> 200..200, "2xx" -> 200..299, "200-204" -> 200..204.

@@ -5,6 +5,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/json/array.hpp>
 #include <cstring>
@@ -66,6 +67,14 @@ json::array names(const std::vector<std::string>& v) {
   return a;
 }
 
+/// One reload reply lists jobs, watches and checks together.
+template <class Diff>
+void merge_diff(jobs::Diff& into, const Diff& from) {
+  into.added.insert(into.added.end(), from.added.begin(), from.added.end());
+  into.changed.insert(into.changed.end(), from.changed.begin(), from.changed.end());
+  into.removed.insert(into.removed.end(), from.removed.begin(), from.removed.end());
+}
+
 std::string errors_text(const std::vector<config::ConfigError>& errors) {
   std::string out;
   for (const auto& e : errors) {
@@ -98,6 +107,19 @@ Daemon::Daemon(boost::asio::io_context& io, config::Config cfg, config::Sources 
                  return Duration(dist(rng_));
                }},
       jobs_(job_ctx_),
+      watch_ctx_{io, clock_, bus_},
+      watches_(watch_ctx_),
+      check_ctx_{clock_, *store_, bus_, [this] { return ++last_run_id_; }},
+      checks_(check_ctx_),
+      http_(http::make_curl_client(io)),
+      remedy_ctx_{io, *launcher_},
+      probe_ctx_{clock_,
+                 *http_,
+                 *store_,
+                 bus_,
+                 [this] { return ++last_run_id_; },
+                 [this](const config::RemedyConfig& r) { return remedies::make_remedy(r, remedy_ctx_); }},
+      probes_(probe_ctx_),
       signals_(io, SIGTERM, SIGINT, SIGHUP),
       clock_fd_(io) {}
 
@@ -115,6 +137,9 @@ void Daemon::start() {
                    log::quote("daemon stopped while it ran"));
   }
   const int missed = jobs_.start(cfg_.jobs, loaded);
+  watches_.start(cfg_.watches);
+  checks_.start(cfg_.checks, loaded);
+  probes_.start(cfg_.probes, loaded);
   if (loaded.unclean_stop) {
     const auto since = loaded.last_alive.value_or(started_at_);
     const auto downtime = duration_cast<std::chrono::seconds>(started_at_ - since);
@@ -131,6 +156,11 @@ void Daemon::start() {
     e.at = started_at_;
     e.labels = {{"downtime_s", std::to_string(downtime.count())}, {"missed_ticks", std::to_string(missed)}};
     bus_.publish(e);
+    // Also in history, so `tend history tendd` shows when the box was down and for how long.
+    store_->put_run({"tendd", "daemon", ++last_run_id_, 1, since, started_at_,
+                     duration_cast<milliseconds>(started_at_ - since).count(), "unclean_start", std::nullopt,
+                     std::nullopt, "down " + format_duration(duration_cast<milliseconds>(downtime)) + "; " + e.detail,
+                     ""});
   }
   store_->prune(cfg_.daemon.history.keep_runs, cfg_.daemon.history.keep_days, started_at_);
 
@@ -148,8 +178,9 @@ void Daemon::start() {
   watch_clock_steps();
   schedule_liveness();
   schedule_watchdog();
-  logger()->info("event=READY version={} config={} jobs={} socket={} state_dir={}", version(), cfg_.path,
-                 cfg_.jobs.size(), cfg_.daemon.socket, cfg_.daemon.state_dir);
+  logger()->info("event=READY version={} config={} jobs={} watches={} checks={} socket={} state_dir={}", version(),
+                 cfg_.path, cfg_.jobs.size(), cfg_.watches.size(), cfg_.checks.size(), cfg_.daemon.socket,
+                 cfg_.daemon.state_dir);
   notify_ready();
 }
 
@@ -198,6 +229,7 @@ void Daemon::arm_clock_step_timer() {
     if (::read(clock_fd_.native_handle(), &expirations, sizeof expirations) < 0 && errno == ECANCELED) {
       logger()->warn("event=CLOCK_STEP now={} re-planning every schedule", format_iso8601(clock_.now()));
       jobs_.replan();
+      checks_.replan();
     }
     arm_clock_step_timer();
   });
@@ -205,11 +237,20 @@ void Daemon::arm_clock_step_timer() {
 
 void Daemon::schedule_liveness() {
   liveness_timer_ = clock_.call_after(liveness_period, [this] {
-    store_->mark_alive(clock_.now());
-    static int ticks = 0;
-    if (++ticks % (prune_period / liveness_period) == 0) {
-      store_->prune(cfg_.daemon.history.keep_runs, cfg_.daemon.history.keep_days, clock_.now());
+    const auto now = clock_.now();
+    store_->mark_alive(now);
+    if (++liveness_ticks_ % (prune_period / liveness_period) == 0) {
+      store_->prune(cfg_.daemon.history.keep_runs, cfg_.daemon.history.keep_days, now);
     }
+    // The wall clock moved against the monotonic one without a clock_settime (a suspended or
+    // paused VM, a slewed-away drift): the timerfd does not see that, so re-plan here too.
+    const auto offset = duration_cast<milliseconds>(now.time_since_epoch() - clock_.mono_now().time_since_epoch());
+    if (wall_offset_ && std::chrono::abs(offset - *wall_offset_) > std::chrono::seconds(1)) {
+      logger()->warn("event=CLOCK_DRIFT drift_ms={} re-planning every schedule", (offset - *wall_offset_).count());
+      jobs_.replan();
+      checks_.replan();
+    }
+    wall_offset_ = offset;
     schedule_liveness();
   });
 }
@@ -276,6 +317,9 @@ void Daemon::request_stop() {
     logger()->warn("event=STOP_TIMEOUT some runs did not end in time");
     finish_stop();
   });
+  watches_.shutdown();
+  checks_.shutdown();
+  probes_.shutdown();
   jobs_.shutdown(finish_stop);
 }
 
@@ -325,6 +369,9 @@ void Daemon::on_reload_loaded(config::LoadResult result, WallTime started) {
     }
     log::configure(next.daemon.log.level, next.daemon.log.format);
     auto diff = jobs_.apply(next.jobs);
+    merge_diff(diff, watches_.apply(next.watches));
+    merge_diff(diff, checks_.apply(next.checks));
+    probes_.apply(next.probes, diff);
     if (!config_error_.empty()) {
       events::Event e;
       e.kind = events::Kind::daemon;
@@ -380,6 +427,8 @@ void Daemon::handle(const json::object& req, const control::Peer& peer, control:
     cmd_pause(req, cmd == "pause", std::move(reply));
   } else if (cmd == "reload") {
     reload(std::move(reply));
+  } else if (cmd == "ping") {
+    cmd_ping(req, std::move(reply));
   } else {
     reply(control::error_reply("unknown command '" + cmd + "'"));
   }
@@ -403,6 +452,15 @@ json::object Daemon::status_document() const {
   json::array entries;
   for (const auto& job : jobs_.all()) {
     entries.emplace_back(job_entry(*job));
+  }
+  for (const auto& probe : probes_.all()) {
+    entries.emplace_back(probe_entry(*probe));
+  }
+  for (const auto& watch : watches_.all()) {
+    entries.emplace_back(watch_entry(*watch));
+  }
+  for (const auto& check : checks_.all()) {
+    entries.emplace_back(check_entry(*check));
   }
   doc["entries"] = std::move(entries);
   return doc;
@@ -435,7 +493,7 @@ void Daemon::cmd_history(const json::object& req, control::Reply reply) {
     }
     limit = n->as_int64();
   }
-  const bool known = jobs_.find(*name) != nullptr;
+  const bool known = jobs_.find(*name) || probes_.find(*name) || watches_.find(*name) || checks_.find(*name);
   store_->history(*name, static_cast<int>(limit), [reply, known, name = *name](std::vector<state::RunRecord> runs) {
     if (runs.empty() && !known) {
       reply(control::error_reply("unknown entry '" + name + "'"));
@@ -529,15 +587,29 @@ void Daemon::cmd_pause(const json::object& req, bool pause, control::Reply reply
   if (!name) {
     return;
   }
-  auto job = jobs_.find(*name);
-  if (!job) {
+  // Jobs hold their schedule; probes their requests and restarts; watches and checks their events.
+  std::function<void(std::optional<WallTime>)> do_pause;
+  std::function<void()> do_resume;
+  if (auto job = jobs_.find(*name)) {
+    do_pause = [job](std::optional<WallTime> until) { job->pause(until); };
+    do_resume = [job] { job->resume(); };
+  } else if (auto probe = probes_.find(*name)) {
+    do_pause = [probe](std::optional<WallTime> until) { probe->pause(until); };
+    do_resume = [probe] { probe->resume(); };
+  } else if (auto watch = watches_.find(*name)) {
+    do_pause = [watch](std::optional<WallTime> until) { watch->pause(until); };
+    do_resume = [watch] { watch->resume(); };
+  } else if (auto check = checks_.find(*name)) {
+    do_pause = [check](std::optional<WallTime> until) { check->pause(until); };
+    do_resume = [check] { check->resume(); };
+  } else {
     reply(control::error_reply("unknown entry '" + *name + "'"));
     return;
   }
   json::object doc;
   doc["ok"] = true;
   if (!pause) {
-    job->resume();
+    do_resume();
     reply(std::move(doc));
     return;
   }
@@ -555,7 +627,77 @@ void Daemon::cmd_pause(const json::object& req, bool pause, control::Reply reply
     until = clock_.now() + *d;
     doc["until"] = format_iso8601(*until);
   }
-  job->pause(until);
+  do_pause(until);
+  reply(std::move(doc));
+}
+
+void Daemon::cmd_ping(const json::object& req, control::Reply reply) {
+  // A report from a job that runs elsewhere: anyone who may open the socket may send one, so
+  // everything in it is checked and bounded.
+  auto name = name_of(req, reply);
+  if (!name) {
+    return;
+  }
+  auto check = checks_.find(*name);
+  if (!check) {
+    reply(control::error_reply(jobs_.find(*name) || watches_.find(*name)
+                                   ? "'" + *name + "' is not a check (only checks take pings)"
+                                   : "unknown check '" + *name + "'"));
+    return;
+  }
+  checks::Report r;
+  const auto* exit_code = req.if_contains("exit_code");
+  if (exit_code != nullptr && !exit_code->is_null()) {
+    if (!exit_code->is_int64() || exit_code->as_int64() < 0 || exit_code->as_int64() > 255) {
+      reply(control::error_reply("\"exit_code\" must be an integer from 0 to 255"));
+      return;
+    }
+    r.exit_code = static_cast<int>(exit_code->as_int64());
+    r.what = checks::Report::What::exit;
+  }
+  if (const auto* w = req.if_contains("what"); w != nullptr && !w->is_null()) {
+    auto what = w->is_string() ? checks::parse_what(std::string_view(w->as_string())) : std::nullopt;
+    if (!what) {
+      reply(control::error_reply("\"what\" must be start, success, fail or exit"));
+      return;
+    }
+    r.what = *what;
+  }
+  if (r.what == checks::Report::What::exit && !r.exit_code) {
+    reply(control::error_reply("\"what\":\"exit\" needs \"exit_code\""));
+    return;
+  }
+  if (const auto* d = req.if_contains("duration_ms"); d != nullptr && !d->is_null()) {
+    constexpr std::int64_t max_ms = std::int64_t{366} * 24 * 3600 * 1000;
+    if (!d->is_int64() || d->as_int64() < 0 || d->as_int64() > max_ms) {
+      reply(control::error_reply("\"duration_ms\" must be an integer from 0 to a year's worth"));
+      return;
+    }
+    r.duration_ms = d->as_int64();
+  }
+  if (const auto* o = req.if_contains("output"); o != nullptr && !o->is_null()) {
+    if (!o->is_string()) {
+      reply(control::error_reply("\"output\" must be a string"));
+      return;
+    }
+    constexpr std::size_t max_output = std::size_t{64} * 1024;
+    const std::string_view text(o->as_string());
+    r.output = std::string(text.substr(text.size() > max_output ? text.size() - max_output : 0));
+  }
+  if (const auto* why = req.if_contains("reason"); why != nullptr && !why->is_null()) {
+    if (!why->is_string()) {
+      reply(control::error_reply("\"reason\" must be a string"));
+      return;
+    }
+    r.reason = std::string(std::string_view(why->as_string()).substr(0, 200));
+    std::replace_if(
+        r.reason.begin(), r.reason.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  }
+  const auto state = check->report(std::move(r));
+  json::object doc;
+  doc["ok"] = true;
+  doc["name"] = *name;
+  doc["state"] = checks::to_string(state);
   reply(std::move(doc));
 }
 

@@ -10,13 +10,18 @@
 #include <random>
 #include <string>
 
+#include "checks/manager.hpp"
 #include "config/loader.hpp"
 #include "control/server.hpp"
 #include "events/event.hpp"
+#include "http/client.hpp"
 #include "jobs/manager.hpp"
+#include "probes/manager.hpp"
 #include "process/launcher.hpp"
+#include "remedies/remedy.hpp"
 #include "state/store.hpp"
 #include "util/clock.hpp"
+#include "watches/manager.hpp"
 
 namespace tend::core {
 
@@ -46,6 +51,7 @@ class Daemon {
   void cmd_output(const boost::json::object& req, control::Reply reply);
   void cmd_run(const boost::json::object& req, control::Reply reply);
   void cmd_pause(const boost::json::object& req, bool pause, control::Reply reply);
+  void cmd_ping(const boost::json::object& req, control::Reply reply);
   void on_reload_loaded(config::LoadResult result, WallTime started);
   void watch_signals();
   void watch_clock_steps();
@@ -68,6 +74,14 @@ class Daemon {
   std::int64_t last_run_id_ = 0;
   jobs::Context job_ctx_;
   jobs::Manager jobs_;
+  watches::Context watch_ctx_;
+  watches::Manager watches_;
+  checks::Context check_ctx_;
+  checks::Manager checks_;
+  std::unique_ptr<http::Client> http_;
+  remedies::Context remedy_ctx_;
+  probes::Context probe_ctx_;
+  probes::Manager probes_;
   std::unique_ptr<control::Server> control_;
   boost::asio::signal_set signals_;
   boost::asio::posix::stream_descriptor clock_fd_;
@@ -75,6 +89,8 @@ class Daemon {
   std::unique_ptr<TimerHandle> liveness_timer_;
   std::unique_ptr<TimerHandle> watchdog_timer_;
   std::unique_ptr<TimerHandle> stop_deadline_;
+  std::int64_t liveness_ticks_ = 0;
+  std::optional<std::chrono::milliseconds> wall_offset_;  // wall - monotonic at the last liveness tick
   bool reloading_ = false;
   std::vector<std::function<void(boost::json::object)>> reload_waiters_;
   bool reload_again_ = false;

@@ -1,5 +1,9 @@
 #include "core/documents.hpp"
 
+#include <cmath>
+
+#include "util/redact.hpp"
+
 namespace tend::core {
 namespace {
 
@@ -41,8 +45,98 @@ boost::json::object job_entry(const jobs::Job& job) {
   o["last_duration_ms"] = s.last ? boost::json::value(s.last->duration_ms) : boost::json::value(nullptr);
   o["next_run"] = time_or_null(s.next_run);
   o["consecutive_failures"] = s.consecutive_failures;
-  o["running"] = s.running_count;
+  o["running"] = s.running;
+  o["runs_in_progress"] = s.running_count;
   o["schedule"] = job.config().schedule.text;
+  return o;
+}
+
+boost::json::object probe_entry(const probes::Probe& probe) {
+  const auto s = probe.status();
+  boost::json::object o;
+  o["kind"] = "probe";
+  o["name"] = probe.config().name;
+  o["state"] = probes::to_string(s.state);
+  o["paused"] = s.paused;
+  o["paused_until"] = s.paused ? time_or_null(s.paused_until) : boost::json::value(nullptr);
+  o["silenced_until"] = nullptr;
+  o["last_result"] = s.last_result.empty() ? boost::json::value(nullptr) : boost::json::value(s.last_result);
+  o["last_run"] = time_or_null(s.last_run);
+  o["next_run"] = s.paused ? boost::json::value(nullptr) : time_or_null(s.next_run);
+  o["consecutive_failures"] = s.consecutive_failures;
+  o["latency_ms"] = s.latency_ms >= 0 ? boost::json::value(s.latency_ms) : boost::json::value(nullptr);
+  o["reason"] = s.reason;
+  o["restarts_in_window"] = s.restarts_in_window;
+  o["restart_limit"] = s.breaker_open;
+  o["cert_expires_at"] = time_or_null(s.cert_expiry);
+  o["url"] = redact_url(probe.config().url);
+  return o;
+}
+
+boost::json::object watch_entry(const watches::Watch& watch) {
+  const auto s = watch.status();
+  const auto& cfg = watch.config();
+  boost::json::object o;
+  o["kind"] = "watch";
+  o["name"] = cfg.name;
+  o["state"] = watches::to_string(s.state);
+  o["paused"] = s.paused;
+  o["paused_until"] = s.paused ? time_or_null(s.paused_until) : boost::json::value(nullptr);
+  o["silenced_until"] = nullptr;
+  o["last_result"] = s.last_evaluated ? boost::json::value(watches::to_string(s.state)) : boost::json::value(nullptr);
+  o["last_reason"] = s.summary;
+  o["last_run"] = time_or_null(s.last_evaluated);
+  o["next_run"] = nullptr;
+  o["consecutive_failures"] = 0;
+  o["rate"] = std::round(s.rate * 100) / 100;  // percent, two decimals
+  o["requests"] = s.requests;
+  o["errors"] = s.errors;
+  o["unparsed"] = s.unparsed;
+  o["lines"] = s.lines;
+  o["total_requests"] = s.total_requests;
+  o["state_since"] = time_or_null(s.state_since);
+  o["file"] = cfg.file;
+  o["format"] = cfg.format == config::LogFormat::json ? "json" : "combined";
+  o["window"] = format_duration(cfg.window);
+  o["min_requests"] = cfg.min_requests;
+  o["warning"] = cfg.warning;
+  o["critical"] = cfg.critical;
+  o["following"] = s.file.open;
+  o["offset"] = s.file.offset;
+  o["inode"] = s.file.inode;
+  o["rotations"] = s.file.rotations;
+  o["truncations"] = s.file.truncations;
+  o["inotify"] = s.file.inotify;
+  o["follow_error"] = s.file.error.empty() ? boost::json::value(nullptr) : boost::json::value(s.file.error);
+  return o;
+}
+
+boost::json::object check_entry(const checks::Check& check) {
+  const auto s = check.status();
+  const auto& cfg = check.config();
+  boost::json::object o;
+  o["kind"] = "check";
+  o["name"] = cfg.name;
+  o["state"] = checks::to_string(s.state);
+  o["paused"] = s.paused;
+  o["paused_until"] = s.paused ? time_or_null(s.paused_until) : boost::json::value(nullptr);
+  o["silenced_until"] = nullptr;
+  o["last_result"] = s.last ? boost::json::value(s.last->outcome) : boost::json::value(nullptr);
+  o["last_reason"] = !s.reason.empty() ? boost::json::value(s.reason)
+                     : s.last          ? boost::json::value(s.last->reason)
+                                       : boost::json::value(nullptr);
+  o["last_run"] = s.last ? time_or_null(s.last->started_at) : boost::json::value(nullptr);
+  o["last_duration_ms"] = s.last ? boost::json::value(s.last->duration_ms) : boost::json::value(nullptr);
+  o["last_exit_code"] =
+      s.last && s.last->exit_code ? boost::json::value(*s.last->exit_code) : boost::json::value(nullptr);
+  o["next_run"] = time_or_null(s.expected);
+  o["deadline"] = time_or_null(s.deadline);
+  o["last_success"] = time_or_null(s.last_success);
+  o["running"] = s.running_since.has_value();
+  o["running_since"] = time_or_null(s.running_since);
+  o["consecutive_failures"] = s.consecutive_failures;
+  o["schedule"] = cfg.schedule ? cfg.schedule->text : "every " + format_duration(cfg.every.value_or(Duration(0)));
+  o["grace"] = format_duration(cfg.grace);
   return o;
 }
 

@@ -161,9 +161,24 @@ void Job::retire() {
 }
 
 void Job::replan() {
-  if (!retired_) {
-    plan();
+  if (retired_) {
+    return;
   }
+  if (std::holds_alternative<schedule::CronExpr>(cfg_.schedule.kind) && last_tick_) {
+    const auto now_s = std::chrono::floor<std::chrono::seconds>(ctx_.clock.now());
+    auto skipped = cfg_.schedule.next_after(*last_tick_);
+    if (skipped && *skipped < now_s) {
+      // The wall clock jumped over a tick: run it once now, as Vixie cron does for short jumps,
+      // rather than silently losing it.
+      logger()->warn("job={} event=CLOCK_STEP skipped_tick={} running it now", cfg_.name,
+                     format_iso8601(WallTime(*skipped)));
+      last_tick_ = now_s;
+      ctx_.store.put_schedule({cfg_.name, WallTime(now_s)});
+      on_tick(WallTime(*skipped));
+      return;
+    }
+  }
+  plan();
 }
 
 void Job::plan() {

@@ -35,6 +35,9 @@ jobs:
         self.assertTrue(before <= after, "history lost over kill -9")
         log = d.log_text()
         self.assertIn("event=unclean_start", log)
+        down = d.history("tendd")[0]
+        self.assertEqual(down["outcome"], "unclean_start")
+        self.assertGreaterEqual(down["duration_ms"], 2000)
         wait_for(lambda: [r for r in d.history("long") if r["outcome"] == "interrupted"], what="interrupted run")
         self.assertRegex(d.log_text(), r"job=tick run=\d+ event=MISSED ticks=\d+")
 

@@ -931,7 +931,7 @@ probes:
         "unknown method 'FETCH' (known: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)");
   check_at(error_at(r, "probes.a.expect.status[1]"), 6, 21, "probes.a.expect.status[1]",
            "expected a status code 100-599 or a class like 2xx, got '6xx'");
-  CHECK(error_at(r, "probes.a.expect.body_regex").message.rfind("invalid regex: ", 0) == 0);
+  CHECK(error_at(r, "probes.a.expect.body_regex").message.rfind("invalid regex (POSIX extended): ", 0) == 0);
   CHECK(error_at(r, "probes.a.expect.json.path").message ==
         "expected a JSON pointer starting with '/' (e.g. /status), got 'status'");
   CHECK(error_at(r, "probes.a.success_threshold").message == "must be at least 1");

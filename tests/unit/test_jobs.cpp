@@ -274,6 +274,21 @@ TEST_CASE("a wall-clock step re-plans the next tick", "[jobs][clock]") {
   CHECK(f.launcher.spawned.size() == 1);
 }
 
+TEST_CASE("a tick the wall clock jumped over runs once, at once", "[jobs][clock]") {
+  Fixture f;  // 10:00:01
+  auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("0 * * * *"), std::nullopt);
+  job->start(std::nullopt, true);
+  f.clock.step_wall(3h);  // 13:00:01: the 11:00, 12:00 and 13:00 ticks were jumped over
+  job->replan();
+  CHECK(f.launcher.spawned.size() == 1);
+  CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T14:00:00Z");
+  f.launcher.exit(0, 0);
+  f.clock.advance(59min);  // 13:59:01: nothing more
+  CHECK(f.launcher.spawned.size() == 1);
+  f.clock.advance(1min);
+  CHECK(f.launcher.spawned.size() == 2);
+}
+
 TEST_CASE("reload diff: unchanged jobs keep their timers, changed and removed are reported", "[jobs][reload]") {
   Fixture f;
   jobs::Manager m(*f.ctx);

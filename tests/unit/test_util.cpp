@@ -62,3 +62,13 @@ TEST_CASE("ISO-8601 round trip", "[time]") {
   CHECK_FALSE(parse_iso8601("yesterday"));
   CHECK(from_unix_ms(to_unix_ms(*t)) == *t);
 }
+
+#include "util/redact.hpp"
+
+TEST_CASE("URLs are redacted to scheme and host", "[redact]") {
+  CHECK(redact_url("https://hooks.slack.com/services/T000/B000/XXXXSECRET") == "https://hooks.slack.com");
+  CHECK(redact_url("https://user:pa55@example.com:8443/x?token=abc#f") == "https://example.com:8443");
+  CHECK(redact_url("http://127.0.0.1:3000/health?key=s3cret") == "http://127.0.0.1:3000");
+  CHECK(redact_url("not a url s3cret") == "(redacted)");
+  CHECK(redact_url("https://h?token=x") == "https://h");
+}

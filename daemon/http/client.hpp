@@ -1,0 +1,68 @@
+#pragma once
+// HTTP(S) requests on the event loop. The interface is the seam (probes, notifiers and the
+// heartbeat take a Client&); the real one drives libcurl's multi-socket API from Asio: no thread
+// per request, no blocking call on the loop, bounded memory per request.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "util/time.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace tend::http {
+
+struct Request {
+  std::string method = "GET";
+  std::string url;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string unix_socket;                    // connect through this socket instead of TCP
+  std::chrono::milliseconds timeout{10'000};  // whole request, connect included
+  bool verify_tls = true;
+  bool follow_redirects = false;
+  bool fresh_connection = false;                    // no connection reuse (as Monit does); default: reuse
+  std::size_t max_body = std::size_t{1024} * 1024;  // read at most this much; the rest is not read
+};
+
+/// Why a request did not produce a response (none = it did).
+enum class Failure { none, connect_refused, dns, timeout, tls, too_many_redirects, other };
+
+struct Response {
+  Failure failure = Failure::none;
+  std::string error;  // one line: "connect refused", "timeout after 10s", "tls: certificate has expired"
+  int status = 0;     // HTTP status when failure == none
+  std::map<std::string, std::string> headers;  // lower-case names (last value wins)
+  std::string body;                            // at most max_body bytes
+  bool body_truncated = false;
+  std::chrono::milliseconds latency{0};  // request start to last byte (or failure)
+  std::optional<WallTime> cert_expiry;   // leaf certificate notAfter, for https
+};
+
+using Callback = std::function<void(Response)>;
+
+/// A request in flight; cancel() (or destroying the handle) drops it without calling back.
+class Handle {
+ public:
+  virtual ~Handle() = default;
+  virtual void cancel() = 0;
+};
+
+class Client {
+ public:
+  virtual ~Client() = default;
+  /// Start `req`; `done` runs on the loop exactly once unless the handle is cancelled first.
+  virtual std::unique_ptr<Handle> send(Request req, Callback done) = 0;
+};
+
+/// The libcurl multi-socket client on `io` (single-threaded: use it on `io`'s thread; destroy it before `io`).
+std::unique_ptr<Client> make_curl_client(boost::asio::io_context& io);
+
+}  // namespace tend::http

@@ -1,0 +1,123 @@
+#pragma once
+// One HTTP probe at run time: its interval timer, the request in flight, the up/down state
+// machine with thresholds, TLS expiry warnings, and the remedy with verification ("settle") and
+// a circuit breaker.
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/model.hpp"
+#include "events/event.hpp"
+#include "http/client.hpp"
+#include "probes/evaluate.hpp"
+#include "remedies/remedy.hpp"
+#include "state/store.hpp"
+#include "util/clock.hpp"
+
+namespace tend::probes {
+
+/// What probes need from the daemon; every member is a seam.
+struct Context {
+  Clock& clock;
+  http::Client& http;
+  state::Store& store;
+  events::Bus& bus;
+  std::function<std::int64_t()> next_run_id;
+  /// Builds a probe's remedy (remedies::make_remedy in the daemon).
+  std::function<Expected<std::unique_ptr<remedies::Remedy>>(const config::RemedyConfig&)> make_remedy;
+};
+
+enum class State { unknown, up, down };
+const char* to_string(State s);
+
+struct Status {
+  State state = State::unknown;
+  bool paused = false;
+  std::optional<WallTime> paused_until;
+  std::optional<WallTime> last_run;
+  std::optional<WallTime> next_run;
+  std::string last_result;  // up | down | ""
+  std::string reason;
+  std::int64_t latency_ms = -1;
+  int consecutive_failures = 0;
+  int restarts_in_window = 0;
+  bool breaker_open = false;
+  std::optional<WallTime> cert_expiry;
+};
+
+class Probe : public std::enable_shared_from_this<Probe> {
+ public:
+  Probe(Context& ctx, config::ProbeConfig cfg, std::optional<state::RunRecord> last);
+  ~Probe();
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
+
+  /// Plan the first probe (spread over one interval by the name's hash, so a thousand probes
+  /// do not fire in the same millisecond).
+  void start();
+  /// New configuration (reload changed it): keep state, re-plan.
+  void update(config::ProbeConfig cfg);
+  /// Stop probing (removed, or shutdown); a request in flight is cancelled.
+  void retire();
+  /// Hold probing and remedies until `until` (or resume()).
+  void pause(std::optional<WallTime> until);
+  void resume();
+
+  [[nodiscard]] Status status() const;
+  [[nodiscard]] const config::ProbeConfig& config() const { return cfg_; }
+
+ private:
+  void schedule_next();
+  void fire();
+  void on_response(const http::Response& resp);
+  void judge(const Verdict& v, const http::Response& resp);
+  void check_certificate(const http::Response& resp);
+  void maybe_restart();
+  void on_remedy_done(const remedies::Outcome& outcome);
+  void verify();
+  void on_verified(bool up, const std::string& reason);
+  void record_restart(const std::string& outcome, const std::string& reason, const std::string& output,
+                      std::chrono::milliseconds duration);
+  void publish(const std::string& event, events::Status status, config::Severity severity, std::string summary,
+               std::string detail);
+  void prune_restarts();
+  [[nodiscard]] bool paused_now() const;
+  [[nodiscard]] http::Request request() const;
+
+  Context& ctx_;
+  config::ProbeConfig cfg_;
+  std::shared_ptr<BodyRegex> regex_;
+  std::unique_ptr<remedies::Remedy> remedy_;
+  std::unique_ptr<TimerHandle> timer_;
+  std::unique_ptr<TimerHandle> pause_timer_;
+  std::unique_ptr<TimerHandle> remedy_timer_;  // settle wait, breaker cooldown
+  std::unique_ptr<http::Handle> in_flight_;
+  MonoTime next_at_{};
+  bool retired_ = false;
+  bool paused_ = false;
+  std::optional<WallTime> paused_until_;
+
+  State state_ = State::unknown;
+  int failures_ = 0;   // consecutive
+  int successes_ = 0;  // consecutive
+  std::string last_result_;
+  std::string reason_;
+  std::int64_t latency_ms_ = -1;
+  std::optional<WallTime> last_run_;
+  std::optional<WallTime> cert_expiry_;
+  bool cert_warning_ = false;
+
+  // Remedy: restarting_ while the remedy runs, verifying_ during settle; restarts_ are the
+  // monotonic times of restarts in the window; breaker_ while past max_restarts.
+  bool restarting_ = false;
+  bool verifying_ = false;
+  bool breaker_ = false;
+  std::deque<MonoTime> restarts_;
+  WallTime restart_started_{};
+  std::string restart_detail_;
+  std::string restart_output_;
+};
+
+}  // namespace tend::probes

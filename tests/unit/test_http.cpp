@@ -1,0 +1,814 @@
+// The libcurl client against real servers on loopback: tests/support/http_test_server.hpp plays the
+// targets (healthy, hung, trickling, huge, redirecting, echoing, unix socket) and `openssl s_server`
+// plays a TLS one. Every wait runs the client's io_context until a condition holds or a deadline
+// passes; nothing sleeps blindly.
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <catch.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/client.hpp"
+#include "http/curl_detail.hpp"
+#include "support/http_test_server.hpp"
+#include "util/time.hpp"
+
+extern char** environ;
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+using tend::http::Failure;
+using tend::http::Request;
+using tend::http::Response;
+using tend::test::HttpTestServer;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+// Run the loop until `done()` or the deadline; false on timeout. (An io_context whose work ran out
+// stops, and stays stopped until restarted: the guard of the previous call may have done that.)
+template <class Done>
+bool run_until(asio::io_context& io, Done done, milliseconds limit = 20s) {
+  io.restart();
+  auto guard = asio::make_work_guard(io);
+  const auto deadline = SteadyClock::now() + limit;
+  while (!done()) {
+    if (SteadyClock::now() >= deadline) {
+      return false;
+    }
+    io.run_one_for(10ms);
+  }
+  return true;
+}
+
+Request get(const std::string& url) {
+  Request r;
+  r.url = url;
+  r.timeout = 10s;
+  return r;
+}
+
+// Send one request and run the loop until it answers.
+Response fetch(asio::io_context& io, tend::http::Client& client, Request req) {
+  std::optional<Response> out;
+  auto handle = client.send(std::move(req), [&](Response r) { out = std::move(r); });
+  REQUIRE(run_until(
+      io, [&] { return out.has_value(); }, 30s));
+  return std::move(*out);
+}
+
+std::uint16_t closed_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();  // closed again when `a` goes: nothing listens there
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+struct TempDir {
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "tend-http-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  fs::path path;
+};
+
+}  // namespace
+
+TEST_CASE("a healthy target answers 200 with its body and headers", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  const Response r = fetch(io, *client, get(server.url("/ok")));
+  CHECK(r.failure == Failure::none);
+  CHECK(r.error.empty());
+  CHECK(r.status == 200);
+  CHECK(r.body == "hello from the test server\n");
+  CHECK_FALSE(r.body_truncated);
+  CHECK(r.headers.at("content-length") == "27");
+  CHECK(r.latency < 5s);
+  CHECK_FALSE(r.cert_expiry.has_value());
+}
+
+TEST_CASE("error statuses are responses, not failures", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  for (int status : {500, 404, 502}) {
+    const Response r = fetch(io, *client, get(server.url("/status/" + std::to_string(status))));
+    CHECK(r.failure == Failure::none);
+    CHECK(r.status == status);
+    CHECK(r.body == "status " + std::to_string(status) + "\n");
+  }
+}
+
+TEST_CASE("method, headers and body are sent as requested", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+
+  SECTION("GET with custom headers") {
+    Request req = get(server.url("/echo"));
+    req.headers = {{"X-Custom", "a value, with: colons"}, {"Authorization", "Bearer t0ken"}, {"X-Empty", ""}};
+    const Response r = fetch(io, *client, req);
+    REQUIRE(r.status == 200);
+    CHECK(r.headers.at("x-echo-method") == "GET");
+    CHECK(r.body.rfind("GET /echo HTTP/1.1\r\n", 0) == 0);
+    CHECK(contains(r.body, "\r\nX-Custom: a value, with: colons\r\n"));
+    CHECK(contains(r.body, "\r\nAuthorization: Bearer t0ken\r\n"));
+    CHECK(contains(r.body, "\r\nX-Empty:"));
+    CHECK_FALSE(contains(r.body, "Content-Length"));
+  }
+  SECTION("POST with a body, and no Expect: 100-continue however large") {
+    Request req = get(server.url("/echo"));
+    req.method = "POST";
+    req.headers = {{"Content-Type", "application/json"}};
+    req.body = R"({"text":")" + std::string(5000, 'a') + R"("})";
+    const Response r = fetch(io, *client, req);
+    REQUIRE(r.status == 200);
+    CHECK(r.headers.at("x-echo-method") == "POST");
+    CHECK(contains(r.body, "\r\nContent-Type: application/json\r\n"));
+    CHECK(contains(r.body, "\r\nContent-Length: " + std::to_string(req.body.size()) + "\r\n"));
+    CHECK_FALSE(contains(r.body, "Expect"));
+    CHECK(r.body.size() > req.body.size());
+    CHECK(r.body.substr(r.body.size() - req.body.size()) == req.body);
+  }
+  SECTION("PUT with a body; the method is upper-cased") {
+    Request req = get(server.url("/echo"));
+    req.method = "put";
+    req.body = "replace me";
+    const Response r = fetch(io, *client, req);
+    REQUIRE(r.status == 200);
+    CHECK(r.headers.at("x-echo-method") == "PUT");
+    CHECK(r.body.rfind("PUT /echo HTTP/1.1\r\n", 0) == 0);
+    CHECK(r.body.substr(r.body.size() - 10) == "replace me");
+  }
+  SECTION("empty POST and DELETE") {
+    Request post = get(server.url("/echo"));
+    post.method = "POST";
+    const Response p = fetch(io, *client, post);
+    CHECK(p.headers.at("x-echo-method") == "POST");
+    CHECK(p.headers.at("x-echo-content-length") == "0");
+    Request del = get(server.url("/echo"));
+    del.method = "DELETE";
+    const Response d = fetch(io, *client, del);
+    CHECK(d.headers.at("x-echo-method") == "DELETE");
+    CHECK(d.headers.count("x-echo-content-length") == 0);
+  }
+  SECTION("HEAD: headers only") {
+    Request req = get(server.url("/echo"));
+    req.method = "HEAD";
+    req.headers = {{"X-Custom", "head value"}};
+    const Response r = fetch(io, *client, req);
+    CHECK(r.failure == Failure::none);
+    CHECK(r.status == 200);
+    CHECK(r.headers.at("x-echo-method") == "HEAD");
+    CHECK(r.headers.at("x-echo-x-custom") == "head value");
+    CHECK(r.body.empty());
+  }
+}
+
+TEST_CASE("a request goes through a unix socket", "[http]") {
+  TempDir dir;
+  const std::string path = (dir.path / "app.sock").string();
+  HttpTestServer server(HttpTestServer::Options{1, path});
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  Request req = get("http://localhost/echo");
+  req.unix_socket = path;
+  const Response r = fetch(io, *client, req);
+  CHECK(r.failure == Failure::none);
+  CHECK(r.status == 200);
+  CHECK(r.body.rfind("GET /echo HTTP/1.1\r\n", 0) == 0);
+
+  Request missing = get("http://localhost/ok");
+  missing.unix_socket = (dir.path / "nobody.sock").string();
+  const Response m = fetch(io, *client, missing);
+  CHECK(m.failure == Failure::connect_refused);
+  CHECK(m.error == "connect refused");
+}
+
+TEST_CASE("a closed port is connect refused", "[http]") {
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  const Response r =
+      fetch(io, *client, get("http://user:hunter22@127.0.0.1:" + std::to_string(closed_port()) + "/x?token=s3cr3t"));
+  CHECK(r.failure == Failure::connect_refused);
+  CHECK(r.error == "connect refused");
+  CHECK(r.status == 0);
+}
+
+TEST_CASE("a hanging target times out at the configured timeout", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  Request req = get(server.url("/hang"));
+  req.timeout = 300ms;
+  const Response r = fetch(io, *client, req);
+  CHECK(r.failure == Failure::timeout);
+  CHECK(r.error == "timeout after 300ms");
+  CHECK(r.latency >= 290ms);
+  CHECK(r.latency < 1500ms);
+}
+
+TEST_CASE("a body past max_body is cut, not read, and still a response", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+
+  SECTION("100 MB offered, 1 MiB read") {
+    constexpr std::size_t mib = 1024 * 1024UL;
+    Request req = get(server.url("/huge"));
+    req.max_body = mib;
+    const auto start = SteadyClock::now();
+    const Response r = fetch(io, *client, req);
+    CHECK(SteadyClock::now() - start < 3s);
+    CHECK(r.failure == Failure::none);
+    CHECK(r.error.empty());
+    CHECK(r.status == 200);
+    CHECK(r.body.size() == mib);
+    CHECK(r.body_truncated);
+    CHECK(r.latency < 3s);
+    // The client hung up: the server's write failed long before the 100 MB went out.
+    REQUIRE(run_until(
+        io, [&] { return server.huge_client_left(); }, 10s));
+    CHECK(server.huge_bytes_sent() < HttpTestServer::huge_size / 2);
+  }
+  SECTION("a body exactly at the cap is whole; one byte less is truncated") {
+    Request req = get(server.url("/ok"));
+    req.max_body = 27;
+    const Response whole = fetch(io, *client, req);
+    CHECK(whole.body.size() == 27);
+    CHECK_FALSE(whole.body_truncated);
+    req.max_body = 5;
+    const Response cut = fetch(io, *client, req);
+    CHECK(cut.failure == Failure::none);
+    CHECK(cut.body == "hello");
+    CHECK(cut.body_truncated);
+  }
+}
+
+TEST_CASE("redirects are reported unless following is asked for", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  const Response not_followed = fetch(io, *client, get(server.url("/redirect")));
+  CHECK(not_followed.failure == Failure::none);
+  CHECK(not_followed.status == 302);
+  CHECK(not_followed.headers.at("location") == "/ok");
+
+  Request follow = get(server.url("/redirect"));
+  follow.follow_redirects = true;
+  const Response followed = fetch(io, *client, follow);
+  CHECK(followed.status == 200);
+  CHECK(followed.body == "hello from the test server\n");
+  CHECK(followed.headers.count("location") == 0);  // only the final response's headers
+
+  Request loop = get(server.url("/loop"));
+  loop.follow_redirects = true;
+  const Response looped = fetch(io, *client, loop);
+  CHECK(looped.failure == Failure::too_many_redirects);
+  CHECK(looped.error == "too many redirects (more than 5)");
+}
+
+TEST_CASE("a connection closed without an answer is a one-line failure without secrets", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  const std::string url = "http://user:hunter22@127.0.0.1:" + std::to_string(server.port()) + "/close?token=s3cr3t";
+  const Response r = fetch(io, *client, get(url));
+  CHECK(r.failure == Failure::other);
+  CHECK_FALSE(r.error.empty());
+  CHECK(r.error.find('\n') == std::string::npos);
+  CHECK_FALSE(contains(r.error, "hunter22"));
+  CHECK_FALSE(contains(r.error, "s3cr3t"));
+}
+
+TEST_CASE("an invalid request fails through the callback, never synchronously", "[http]") {
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  Request req = get("http://127.0.0.1:1/");
+  req.headers = {{"X-Injected", "a\r\nHost: evil"}};
+  std::optional<Response> out;
+  auto handle = client->send(req, [&](Response r) { out = std::move(r); });
+  CHECK_FALSE(out.has_value());
+  REQUIRE(run_until(io, [&] { return out.has_value(); }));
+  CHECK(out->failure == Failure::other);
+  CHECK(out->error == "invalid request: header X-Injected");
+}
+
+TEST_CASE("a hung or trickling target delays no other request", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  constexpr auto slow_timeout = 4s;  // /slow needs 5 s for its body
+  const auto start = SteadyClock::now();
+
+  std::optional<Response> hung;
+  std::optional<Response> trickle;
+  Request hang_req = get(server.url("/hang"));  // same host and port as the fast ones
+  hang_req.timeout = slow_timeout;
+  Request slow_req = get(server.url("/slow"));
+  slow_req.timeout = slow_timeout;
+  auto hang_handle = client->send(hang_req, [&](Response r) { hung = std::move(r); });
+  auto slow_handle = client->send(slow_req, [&](Response r) { trickle = std::move(r); });
+
+  constexpr int fast_count = 200;
+  int fast_ok = 0;
+  int fast_done = 0;
+  SteadyClock::time_point last_fast;
+  std::vector<std::unique_ptr<tend::http::Handle>> handles;
+  for (int i = 0; i < fast_count; ++i) {
+    handles.push_back(client->send(get(server.url("/ok")), [&](Response r) {
+      fast_ok += r.status == 200 ? 1 : 0;
+      ++fast_done;
+      last_fast = SteadyClock::now();
+    }));
+  }
+  REQUIRE(run_until(
+      io, [&] { return fast_done == fast_count; }, slow_timeout));
+  const auto fast_elapsed = last_fast - start;
+  INFO("200 fast requests beside a hung and a trickling one took "
+       << std::chrono::duration_cast<milliseconds>(fast_elapsed).count() << " ms");
+  CHECK(fast_ok == fast_count);
+  CHECK(fast_elapsed < slow_timeout / 2);
+  CHECK_FALSE(hung.has_value());
+  CHECK_FALSE(trickle.has_value());
+
+  REQUIRE(run_until(
+      io, [&] { return hung.has_value() && trickle.has_value(); }, 15s));
+  CHECK(hung->failure == Failure::timeout);
+  CHECK(trickle->failure == Failure::timeout);
+  CHECK(hung->error == "timeout after 4s");
+}
+
+TEST_CASE("a cancelled request never calls back", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+
+  SECTION("cancel() and destroying the handle") {
+    bool called = false;
+    Request quick_timeout = get(server.url("/hang"));
+    quick_timeout.timeout = 200ms;
+    auto cancelled = client->send(quick_timeout, [&](Response) { called = true; });
+    auto dropped = client->send(quick_timeout, [&](Response) { called = true; });
+    auto trickling = client->send(get(server.url("/slow")), [&](Response) { called = true; });
+    // In flight: the server has read all three requests (and is trickling one answer).
+    REQUIRE(run_until(io, [&] { return server.requests() == 3; }));
+    cancelled->cancel();
+    cancelled->cancel();  // twice is harmless
+    dropped.reset();
+    trickling->cancel();
+    // A marker that ends after the cancelled ones would have timed out.
+    std::optional<Response> marker;
+    Request later = get(server.url("/hang"));
+    later.timeout = 500ms;
+    auto marker_handle = client->send(later, [&](Response r) { marker = std::move(r); });
+    REQUIRE(run_until(io, [&] { return marker.has_value(); }));
+    CHECK_FALSE(called);
+    CHECK(marker->failure == Failure::timeout);
+  }
+  SECTION("a callback cancels requests that may already be finished") {
+    // Pairs answered by the same server at about the same time: when the first one's callback
+    // cancels the second, that one is sometimes still in flight and sometimes finished with its
+    // callback already queued; either way it must stay silent from then on.
+    constexpr int pairs = 50;
+    int first_calls = 0;
+    int late_calls = 0;  // second callbacks run after their cancel()
+    std::vector<bool> cancelled(pairs, false);
+    std::vector<std::unique_ptr<tend::http::Handle>> seconds(pairs);
+    std::vector<std::unique_ptr<tend::http::Handle>> firsts;
+    for (std::size_t i = 0; i < pairs; ++i) {
+      firsts.push_back(client->send(get(server.url("/ok")), [&, i](Response) {
+        ++first_calls;
+        cancelled[i] = true;
+        seconds[i]->cancel();
+      }));
+      seconds[i] = client->send(get(server.url("/ok")), [&, i](Response) { late_calls += cancelled[i] ? 1 : 0; });
+    }
+    REQUIRE(run_until(io, [&] { return first_calls == pairs; }));
+    // Any callback queued before a cancel would have run before one queued after this marker.
+    std::optional<Response> marker;
+    auto marker_handle = client->send(get(server.url("/ok")), [&](Response r) { marker = std::move(r); });
+    REQUIRE(run_until(io, [&] { return marker.has_value(); }));
+    CHECK(late_calls == 0);
+  }
+  SECTION("a callback starts a new request and drops its own handle") {
+    std::unique_ptr<tend::http::Handle> first;
+    std::unique_ptr<tend::http::Handle> second;
+    std::optional<Response> second_result;
+    first = client->send(get(server.url("/ok")), [&](Response r) {
+      CHECK(r.status == 200);
+      first.reset();  // destroys the handle of the request being delivered
+      second = client->send(get(server.url("/status/503")), [&](Response r2) { second_result = std::move(r2); });
+    });
+    REQUIRE(run_until(io, [&] { return second_result.has_value(); }));
+    CHECK(second_result->status == 503);
+  }
+}
+
+TEST_CASE("destroying the client drops everything in flight without calling back", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  int calls = 0;
+  int calls_before = 0;  // callbacks that ran before the client went
+
+  SECTION("from outside") {
+    auto client = tend::http::make_curl_client(io);
+    std::vector<std::unique_ptr<tend::http::Handle>> handles;
+    for (const char* path : {"/hang", "/slow", "/huge", "/ok", "/ok"}) {
+      handles.push_back(client->send(get(server.url(path)), [&](Response) { ++calls; }));
+    }
+    // Get the transfers going: connected, some answered (callbacks queued), some mid-body.
+    run_until(
+        io, [&] { return server.requests() >= 5; }, 5s);
+    calls_before = calls;
+    client.reset();
+    handles.clear();  // handles outliving the client are inert
+  }
+  SECTION("from inside a callback, with handles kept") {
+    auto client = tend::http::make_curl_client(io);
+    std::vector<std::unique_ptr<tend::http::Handle>> handles;
+    handles.push_back(client->send(get(server.url("/hang")), [&](Response) { ++calls; }));
+    handles.push_back(client->send(get(server.url("/ok")), [&](Response) {
+      ++calls;
+      client.reset();
+    }));
+    handles.push_back(client->send(get(server.url("/slow")), [&](Response) { ++calls; }));
+    REQUIRE(run_until(io, [&] { return client == nullptr; }));
+    CHECK(calls == 1);
+    calls_before = calls;
+    for (auto& h : handles) {
+      h->cancel();
+    }
+  }
+  // Nothing of the client is left on the loop: run() runs out of work at once.
+  const auto start = SteadyClock::now();
+  io.restart();
+  io.run_for(5s);
+  CHECK(SteadyClock::now() - start < 2s);
+  CHECK(calls == calls_before);
+}
+
+TEST_CASE("connections are reused unless a fresh one is asked for", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  constexpr int count = 20;
+  auto run_chain = [&](bool fresh) {
+    int done = 0;
+    std::unique_ptr<tend::http::Handle> handle;
+    std::function<void()> next = [&] {
+      Request req = get(server.url("/ok"));
+      req.fresh_connection = fresh;
+      handle = client->send(req, [&](Response r) {
+        CHECK(r.status == 200);
+        if (++done < count) {
+          next();
+        }
+      });
+    };
+    next();
+    REQUIRE(run_until(io, [&] { return done == count; }));
+  };
+  run_chain(false);
+  CHECK(server.connections() == 1);
+  run_chain(true);
+  CHECK(server.connections() == 1 + count);
+}
+
+// --- TLS ------------------------------------------------------------------------------------------
+
+namespace {
+
+// `openssl s_server -www` on a loopback port, killed (by its pid) when this goes.
+class TlsServer {
+ public:
+  TlsServer(const fs::path& cert, const fs::path& key) {
+    port_ = closed_port();
+    const std::string accept = "127.0.0.1:" + std::to_string(port_);
+    const std::string cert_s = cert.string();
+    const std::string key_s = key.string();
+    std::vector<std::string> args = {"openssl", "s_server", "-www", "-quiet", "-accept",
+                                     accept,    "-cert",    cert_s, "-key",   key_s};
+    std::vector<char*> argv;
+    for (auto& a : args) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    const int rc = posix_spawnp(&pid_, "openssl", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE(rc == 0);
+  }
+  ~TlsServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  TlsServer(const TlsServer&) = delete;
+  TlsServer& operator=(const TlsServer&) = delete;
+
+  // Poll until the port accepts (s_server takes a moment to start), with a deadline.
+  [[nodiscard]] bool wait_ready() const {
+    const auto deadline = SteadyClock::now() + 10s;
+    while (SteadyClock::now() < deadline) {
+      asio::io_context io;
+      asio::ip::tcp::socket s(io);
+      boost::system::error_code ec;
+      s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
+      if (!ec) {
+        return true;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+  [[nodiscard]] std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/"; }
+
+ private:
+  std::uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+std::string run_capture(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
+    out += buf;
+  }
+  ::pclose(pipe);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("TLS: verification, and the leaf certificate's expiry", "[http][tls]") {
+  TempDir dir;
+  const fs::path cert = dir.path / "cert.pem";
+  const fs::path key = dir.path / "key.pem";
+  const std::string generate =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3 "
+      "-subj /CN=localhost -keyout " +
+      key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
+  REQUIRE(std::system(generate.c_str()) == 0);
+  // notAfter as openssl itself prints it in ISO-8601 ("2026-01-04 12:00:00Z"), read by our own parser.
+  std::string not_after = run_capture("openssl x509 -noout -enddate -dateopt iso_8601 -in " + cert.string());
+  REQUIRE(not_after.rfind("notAfter=", 0) == 0);
+  not_after = not_after.substr(9);
+  while (!not_after.empty() && (not_after.back() == '\n' || not_after.back() == '\r')) {
+    not_after.pop_back();
+  }
+  std::replace(not_after.begin(), not_after.end(), ' ', 'T');
+  const auto expected_expiry = tend::parse_iso8601(not_after);
+  REQUIRE(expected_expiry.has_value());
+
+  TlsServer tls(cert, key);
+  REQUIRE(tls.wait_ready());
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+
+  const Response verified = fetch(io, *client, get(tls.url()));
+  CHECK(verified.failure == Failure::tls);
+  CHECK(verified.error.rfind("tls: ", 0) == 0);
+  CHECK(contains(verified.error, "self-signed certificate"));
+  CHECK(verified.error.find('\n') == std::string::npos);
+
+  Request unverified = get(tls.url());
+  unverified.verify_tls = false;
+  const Response r = fetch(io, *client, unverified);
+  CHECK(r.failure == Failure::none);
+  CHECK(r.status == 200);
+  REQUIRE(r.cert_expiry.has_value());
+  CHECK(*r.cert_expiry == *expected_expiry);
+  const auto ahead = *r.cert_expiry - std::chrono::system_clock::now();
+  CHECK(ahead > 72h - 10min);
+  CHECK(ahead <= 72h);
+}
+
+// --- pure parts ------------------------------------------------------------------------------------
+
+TEST_CASE("failure classification and error text", "[http][detail]") {
+  using tend::http::detail::classify;
+  using tend::http::detail::describe;
+  Request req = get("https://user:pa55word@api.example.com:8443/health?key=topsecret");
+  CHECK(classify(CURLE_OK) == Failure::none);
+  CHECK(classify(CURLE_COULDNT_CONNECT) == Failure::connect_refused);
+  CHECK(classify(CURLE_OPERATION_TIMEDOUT) == Failure::timeout);
+  CHECK(classify(CURLE_COULDNT_RESOLVE_HOST) == Failure::dns);
+  CHECK(classify(CURLE_PEER_FAILED_VERIFICATION) == Failure::tls);
+  CHECK(classify(CURLE_SSL_CONNECT_ERROR) == Failure::tls);
+  CHECK(classify(CURLE_TOO_MANY_REDIRECTS) == Failure::too_many_redirects);
+  CHECK(classify(CURLE_GOT_NOTHING) == Failure::other);
+
+  CHECK(describe(CURLE_COULDNT_RESOLVE_HOST, "Could not resolve host: api.example.com", req) ==
+        "dns: cannot resolve api.example.com");
+  CHECK(describe(CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: certificate has expired", req) ==
+        "tls: certificate has expired");
+  CHECK(describe(CURLE_SSL_CONNECT_ERROR, "", req).rfind("tls: ", 0) == 0);
+  req.timeout = 10s;
+  CHECK(describe(CURLE_OPERATION_TIMEDOUT, "Operation timed out after 10001 milliseconds", req) == "timeout after 10s");
+  req.timeout = 1500ms;
+  CHECK(describe(CURLE_OPERATION_TIMEDOUT, "", req) == "timeout after 1s500ms");
+  const std::string leaky = describe(CURLE_RECV_ERROR, "failed\r\nfor " + req.url + " and topsecret and pa55word", req);
+  CHECK(leaky == "failed for https://api.example.com:8443 and *** and ***");
+}
+
+TEST_CASE("origins and redaction", "[http][detail]") {
+  using tend::http::detail::origin_of;
+  using tend::http::detail::redact;
+  CHECK(origin_of("https://u:p@example.com/a?b=c") == "https://example.com");
+  CHECK(origin_of("http://127.0.0.1:8080/x") == "http://127.0.0.1:8080");
+  CHECK(origin_of("http://[::1]:9000/") == "http://[::1]:9000");
+  CHECK(origin_of("not a url").empty());
+  CHECK(redact("see http://h/p?token=abcd#frag now", "http://h/p?token=abcd#frag") == "see http://h now");
+  CHECK(redact(std::string(1000, 'x'), "http://h/").size() == 300);
+}
+
+TEST_CASE("requests are checked before they are sent", "[http][detail]") {
+  using tend::http::detail::check_request;
+  Request ok = get("http://h/");
+  ok.method = "patch";
+  CHECK_FALSE(check_request(ok).has_value());
+  CHECK(ok.method == "PATCH");
+  Request bad_method = get("http://h/");
+  bad_method.method = "GET /x HTTP/1.1\r\n";
+  CHECK(check_request(bad_method) == "invalid request: method");
+  Request bad_name = get("http://h/");
+  bad_name.headers = {{"X A", "v"}};
+  CHECK(check_request(bad_name) == "invalid request: header name");
+  Request bad_value = get("http://h/");
+  bad_value.headers = {{"Authorization", "Bearer x\nX-Evil: 1"}};
+  CHECK(check_request(bad_value) == "invalid request: header Authorization");
+  Request no_timeout = get("http://h/");
+  no_timeout.timeout = 0ms;
+  CHECK(check_request(no_timeout) == "invalid request: timeout must be positive");
+  Request no_url;
+  CHECK(check_request(no_url) == "invalid request: no url");
+}
+
+TEST_CASE("certificate dates as OpenSSL prints them", "[http][detail]") {
+  using tend::http::detail::parse_cert_time;
+  CHECK(parse_cert_time("Jan  1 00:00:00 2027 GMT") == tend::parse_iso8601("2027-01-01T00:00:00Z"));
+  CHECK(parse_cert_time(" Feb 29 12:34:56 2028 GMT") == tend::parse_iso8601("2028-02-29T12:34:56Z"));
+  CHECK(parse_cert_time("Dec 31 23:59:59.250 2030 GMT") == tend::parse_iso8601("2030-12-31T23:59:59Z"));
+  CHECK_FALSE(parse_cert_time("Feb 30 00:00:00 2027 GMT").has_value());
+  CHECK_FALSE(parse_cert_time("Foo  1 00:00:00 2027 GMT").has_value());
+  CHECK_FALSE(parse_cert_time("Jan  1 24:00:00 2027 GMT").has_value());
+  CHECK_FALSE(parse_cert_time("Jan  1 00:00:00 2027").has_value());
+  CHECK_FALSE(parse_cert_time("").has_value());
+}
+
+// --- figures (hidden: ./test_http "[.bench]") -----------------------------------------------------
+
+namespace {
+
+long rss_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stol(line.substr(6));
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("figures: throughput with and without reuse, memory per request in flight", "[.bench]") {
+  {
+    HttpTestServer server;
+    asio::io_context io;
+    auto client = tend::http::make_curl_client(io);
+    for (bool fresh : {false, true}) {
+      constexpr int count = 1000;
+      const int connections_before = server.connections();
+      int done = 0;
+      int ok = 0;
+      std::vector<std::unique_ptr<tend::http::Handle>> handles;
+      const auto start = SteadyClock::now();
+      for (int i = 0; i < count; ++i) {
+        Request req = get(server.url("/ok"));
+        req.fresh_connection = fresh;
+        handles.push_back(client->send(req, [&](Response r) {
+          ok += r.status == 200 ? 1 : 0;
+          ++done;
+        }));
+      }
+      REQUIRE(run_until(
+          io, [&] { return done == count; }, 60s));
+      const auto ms = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start).count();
+      CHECK(ok == count);
+      WARN(count << " requests " << (fresh ? "fresh connections" : "with reuse") << ": " << ms << " ms, "
+                 << server.connections() - connections_before << " connections");
+    }
+  }
+  {
+    // Hung targets on 250 ports (8 connections each at most): every request holds a connection.
+    // The server runs in a child process so its memory is not counted as ours.
+    constexpr int ports = 250;
+    constexpr int count = 2000;
+    int to_parent[2];
+    int to_child[2];
+    REQUIRE(::pipe(to_parent) == 0);
+    REQUIRE(::pipe(to_child) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::close(to_parent[0]);
+      ::close(to_child[1]);
+      struct rlimit lim = {20000, 20000};
+      ::setrlimit(RLIMIT_NOFILE, &lim);
+      {
+        HttpTestServer server(HttpTestServer::Options{ports, {}});
+        for (int i = 0; i < ports; ++i) {
+          const std::uint16_t p = server.port(static_cast<std::size_t>(i));
+          (void)!::write(to_parent[1], &p, sizeof p);
+        }
+        char c = 0;
+        (void)!::read(to_child[0], &c, 1);  // until the parent is done
+      }
+      ::_exit(0);
+    }
+    ::close(to_parent[1]);
+    ::close(to_child[0]);
+    std::vector<std::uint16_t> port_list(ports);
+    for (auto& p : port_list) {
+      REQUIRE(::read(to_parent[0], &p, sizeof p) == static_cast<ssize_t>(sizeof p));
+    }
+    {
+      asio::io_context io;
+      auto client = tend::http::make_curl_client(io);
+      io.poll();
+      const long before = rss_kib();
+      std::vector<std::unique_ptr<tend::http::Handle>> handles;
+      int done = 0;
+      for (int i = 0; i < count; ++i) {
+        Request req =
+            get("http://127.0.0.1:" + std::to_string(port_list[static_cast<std::size_t>(i % ports)]) + "/hang");
+        req.timeout = 60s;
+        handles.push_back(client->send(req, [&](Response) { ++done; }));
+      }
+      const auto start = SteadyClock::now();
+      // Let every request connect and send; the process then holds `count` live connections.
+      run_until(
+          io, [] { return false; }, 3s);
+      const long during = rss_kib();
+      int fds = 0;
+      for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+        ++fds;
+      }
+      WARN(count << " requests in flight: " << fds << " open fds, RSS " << before << " -> " << during << " KiB ("
+                 << (during - before) * 1024 / count << " bytes per request), " << done << " finished early, "
+                 << std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start).count() << " ms");
+      const auto drop_start = SteadyClock::now();
+      client.reset();
+      WARN("destroying the client with them in flight: "
+           << std::chrono::duration_cast<milliseconds>(SteadyClock::now() - drop_start).count() << " ms");
+    }
+    ::close(to_child[1]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ::close(to_parent[0]);
+  }
+}
