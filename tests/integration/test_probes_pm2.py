@@ -39,7 +39,7 @@ class Pm2ProbeTest(TendTestCase):
     def setUp(self):
         super().setUp()
         self.home = os.path.join(self.dir, "pm2home")
-        self.addCleanup(self.kill_pm2)
+        self.addCleanup(self.kill_pm2)  # runs even when setUp fails half-way (tearDown would not)
         self.port = free_port()
         app = os.path.join(self.dir, "app.js")
         with open(app, "w") as f:
@@ -51,6 +51,13 @@ class Pm2ProbeTest(TendTestCase):
     def kill_pm2(self):
         if os.path.exists(os.path.join(self.home, "pm2.pid")):
             self.pm2("kill")
+
+    def tearDown(self):
+        # Before the temp dir (and PM2_HOME with it) is removed: pm2 kill needs PM2_HOME.
+        try:
+            self.kill_pm2()
+        finally:
+            super().tearDown()
 
     def pm2(self, *args):
         env = dict(os.environ, PM2_HOME=self.home)
