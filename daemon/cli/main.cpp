@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -84,6 +85,17 @@ int send(const std::string& socket, const json::object& req, json::object& out,
   return r.exit;
 }
 
+/// A count from 1 to 10000, or 0 when `text` is not one.
+int parse_count(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || *end != '\0' || v < 1 || v > 10000) {
+    return 0;
+  }
+  return static_cast<int>(v);
+}
+
 int cmd_next(const std::vector<std::string>& argv) {
   auto a = parse(argv, {"--tz", "--from", "-n"}, {});
   if (!a || a->positional.size() != 1) {
@@ -109,7 +121,7 @@ int cmd_next(const std::vector<std::string>& argv) {
   }
   int n = 5;
   if (auto it = a->options.find("-n"); it != a->options.end()) {
-    n = std::atoi(it->second.c_str());
+    n = parse_count(it->second);
     if (n < 1 || n > 10000) {
       std::cerr << "tend: -n must be from 1 to 10000\n";
       return exit_usage;
@@ -169,7 +181,12 @@ int cmd_history(const std::string& socket, const std::vector<std::string>& argv)
   }
   json::object req{{"cmd", "history"}, {"name", a->positional[0]}};
   if (auto it = a->options.find("-n"); it != a->options.end()) {
-    req["n"] = std::atoll(it->second.c_str());
+    const int n = parse_count(it->second);
+    if (n < 1) {
+      std::cerr << "tend: -n must be a number from 1 to 10000\n";
+      return exit_usage;
+    }
+    req["n"] = n;
   }
   json::object reply;
   int code = send(socket, req, reply);

@@ -32,9 +32,9 @@ using Handler = std::function<void(const boost::json::object& request, const Pee
 
 struct Options {
   std::string path;
-  std::optional<gid_t> socket_group;  // chgrp the socket, mode 0660 (else 0600... see docs)
+  std::optional<gid_t> socket_group;  // chgrp the socket to this group (mode 0660 always)
   std::optional<gid_t> admin_group;
-  std::size_t max_request = 64 * 1024;
+  std::size_t max_request = std::size_t{64} * 1024;
   std::size_t max_connections = 128;
   std::chrono::milliseconds idle_timeout{60'000};
 };
