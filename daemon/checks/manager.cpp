@@ -23,28 +23,14 @@ void Manager::start(const std::vector<config::CheckConfig>& checks, const state:
 
 Diff Manager::apply(const std::vector<config::CheckConfig>& checks) {
   Diff diff;
-  std::map<std::string, std::shared_ptr<Check>> next;
-  for (const auto& cfg : checks) {
-    auto it = checks_.find(cfg.name);
-    if (it == checks_.end()) {
-      auto check = std::make_shared<Check>(ctx_, cfg, std::nullopt, ctx_.clock.now());
-      check->start();
-      next[cfg.name] = check;
-      diff.added.push_back(cfg.name);
-    } else {
-      if (!(it->second->config() == cfg)) {
-        it->second->update(cfg);
-        diff.changed.push_back(cfg.name);
-      }
-      next[cfg.name] = it->second;
-      checks_.erase(it);
-    }
-  }
-  for (auto& [name, check] : checks_) {
-    check->retire();
-    diff.removed.push_back(name);
-  }
-  checks_ = std::move(next);
+  reconcile(
+      checks_, checks,
+      [this](const config::CheckConfig& cfg) {
+        auto check = std::make_shared<Check>(ctx_, cfg, std::nullopt, ctx_.clock.now());
+        check->start();
+        return check;
+      },
+      diff);
   return diff;
 }
 

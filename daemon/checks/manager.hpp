@@ -9,15 +9,11 @@
 #include <vector>
 
 #include "checks/check.hpp"
+#include "util/entries.hpp"
 
 namespace tend::checks {
 
-/// What a reload changed, by entry name.
-struct Diff {
-  std::vector<std::string> added;
-  std::vector<std::string> changed;
-  std::vector<std::string> removed;
-};
+using Diff = tend::Diff;
 
 class Manager {
  public:

@@ -68,8 +68,7 @@ json::array names(const std::vector<std::string>& v) {
 }
 
 /// One reload reply lists jobs, watches and checks together.
-template <class Diff>
-void merge_diff(jobs::Diff& into, const Diff& from) {
+void merge_diff(Diff& into, const Diff& from) {
   into.added.insert(into.added.end(), from.added.begin(), from.added.end());
   into.changed.insert(into.changed.end(), from.changed.begin(), from.changed.end());
   into.removed.insert(into.removed.end(), from.removed.begin(), from.removed.end());

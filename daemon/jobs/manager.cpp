@@ -29,28 +29,14 @@ int Manager::start(const std::vector<config::JobConfig>& jobs, const state::Load
 
 Diff Manager::apply(const std::vector<config::JobConfig>& jobs) {
   Diff diff;
-  std::map<std::string, std::shared_ptr<Job>> next;
-  for (const auto& cfg : jobs) {
-    auto it = jobs_.find(cfg.name);
-    if (it == jobs_.end()) {
-      auto job = std::make_shared<Job>(ctx_, cfg, std::nullopt);
-      job->start(std::nullopt, false);
-      next[cfg.name] = job;
-      diff.added.push_back(cfg.name);
-    } else {
-      if (!(it->second->config() == cfg)) {
-        it->second->update(cfg);
-        diff.changed.push_back(cfg.name);
-      }
-      next[cfg.name] = it->second;
-      jobs_.erase(it);
-    }
-  }
-  for (auto& [name, job] : jobs_) {
-    job->retire();
-    diff.removed.push_back(name);
-  }
-  jobs_ = std::move(next);
+  reconcile(
+      jobs_, jobs,
+      [this](const config::JobConfig& cfg) {
+        auto job = std::make_shared<Job>(ctx_, cfg, std::nullopt);
+        job->start(std::nullopt, false);
+        return job;
+      },
+      diff);
   return diff;
 }
 

@@ -8,15 +8,11 @@
 #include <vector>
 
 #include "jobs/job.hpp"
+#include "util/entries.hpp"
 
 namespace tend::jobs {
 
-/// What a reload changed, by entry name.
-struct Diff {
-  std::vector<std::string> added;
-  std::vector<std::string> changed;
-  std::vector<std::string> removed;
-};
+using Diff = tend::Diff;
 
 class Manager {
  public:

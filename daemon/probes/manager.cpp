@@ -20,29 +20,15 @@ void Manager::start(const std::vector<config::ProbeConfig>& probes, const state:
   }
 }
 
-void Manager::apply(const std::vector<config::ProbeConfig>& probes, jobs::Diff& diff) {
-  std::map<std::string, std::shared_ptr<Probe>> next;
-  for (const auto& cfg : probes) {
-    auto it = probes_.find(cfg.name);
-    if (it == probes_.end()) {
-      auto p = std::make_shared<Probe>(ctx_, cfg, std::nullopt);
-      p->start();
-      next[cfg.name] = p;
-      diff.added.push_back(cfg.name);
-      continue;
-    }
-    if (!(it->second->config() == cfg)) {
-      it->second->update(cfg);
-      diff.changed.push_back(cfg.name);
-    }
-    next[cfg.name] = it->second;
-    probes_.erase(it);
-  }
-  for (auto& [name, p] : probes_) {
-    p->retire();
-    diff.removed.push_back(name);
-  }
-  probes_ = std::move(next);
+void Manager::apply(const std::vector<config::ProbeConfig>& probes, Diff& diff) {
+  reconcile(
+      probes_, probes,
+      [this](const config::ProbeConfig& cfg) {
+        auto p = std::make_shared<Probe>(ctx_, cfg, std::nullopt);
+        p->start();
+        return p;
+      },
+      diff);
 }
 
 void Manager::shutdown() {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "jobs/manager.hpp"
 #include "probes/probe.hpp"
+#include "util/entries.hpp"
 
 namespace tend::probes {
 
@@ -19,7 +19,7 @@ class Manager {
   /// First configuration; `loaded` restores each probe's last state.
   void start(const std::vector<config::ProbeConfig>& probes, const state::Loaded& loaded);
   /// Apply a new, validated configuration; the names go into `diff`.
-  void apply(const std::vector<config::ProbeConfig>& probes, jobs::Diff& diff);
+  void apply(const std::vector<config::ProbeConfig>& probes, Diff& diff);
   /// Stop every probe (requests in flight are cancelled).
   void shutdown();
 

@@ -12,28 +12,14 @@ void Manager::start(const std::vector<config::WatchConfig>& watches) {
 
 Diff Manager::apply(const std::vector<config::WatchConfig>& watches) {
   Diff diff;
-  std::map<std::string, std::shared_ptr<Watch>> next;
-  for (const auto& cfg : watches) {
-    auto it = watches_.find(cfg.name);
-    if (it == watches_.end()) {
-      auto watch = std::make_shared<Watch>(ctx_, cfg);
-      watch->start();
-      next[cfg.name] = watch;
-      diff.added.push_back(cfg.name);
-    } else {
-      if (!(it->second->config() == cfg)) {
-        it->second->update(cfg);
-        diff.changed.push_back(cfg.name);
-      }
-      next[cfg.name] = it->second;
-      watches_.erase(it);
-    }
-  }
-  for (auto& [name, watch] : watches_) {
-    watch->retire();
-    diff.removed.push_back(name);
-  }
-  watches_ = std::move(next);
+  reconcile(
+      watches_, watches,
+      [this](const config::WatchConfig& cfg) {
+        auto watch = std::make_shared<Watch>(ctx_, cfg);
+        watch->start();
+        return watch;
+      },
+      diff);
   return diff;
 }
 

@@ -7,16 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "util/entries.hpp"
 #include "watches/watch.hpp"
 
 namespace tend::watches {
 
-/// What a reload changed, by entry name.
-struct Diff {
-  std::vector<std::string> added;
-  std::vector<std::string> changed;
-  std::vector<std::string> removed;
-};
+using Diff = tend::Diff;
 
 class Manager {
  public:
