@@ -60,8 +60,10 @@ probes:
         e = d.entry("err")
         self.assertGreaterEqual(e["consecutive_failures"], 1)
         self.assertGreaterEqual(d.entry("ok")["latency_ms"], 0)
-        # 100 MB bodies are not read: 1 MiB per result, memory stays small.
-        self.assertLess(rss_kib(d.proc.pid), 60 * 1024)
+        # 100 MB bodies are not read: 1 MiB per result, memory stays small (ASan's shadow memory
+        # and quarantine make the figure meaningless in the sanitizer build).
+        if os.environ.get("TEND_SANITIZED", "OFF").upper() not in ("ON", "1", "TRUE"):
+            self.assertLess(rss_kib(d.proc.pid), 60 * 1024)
         runs = d.history("err")
         self.assertEqual(runs[0]["outcome"], "down")
         self.assertEqual(runs[0]["reason"], "status 500")

@@ -37,11 +37,23 @@ struct Fixture {
     bus.subscribe([this](const events::Event& e) { published.push_back(e); });
   }
   ~Fixture() {
+    // A run still in progress keeps its job alive (so a job removed by reload can finish);
+    // stopping them ends that, as the daemon does at shutdown.
+    for (auto& j : made) {
+      j->shutdown([] {});
+    }
+    made.clear();
     store.reset();
     std::filesystem::remove_all(dir);
   }
   Fixture(const Fixture&) = delete;
   Fixture& operator=(const Fixture&) = delete;
+
+  /// A job of this fixture, stopped when the fixture ends.
+  std::shared_ptr<jobs::Job> make(const config::JobConfig& cfg) {
+    made.push_back(std::make_shared<jobs::Job>(*ctx, cfg, std::nullopt));
+    return made.back();
+  }
 
   config::JobConfig job(const std::string& schedule) {
     config::JobConfig c;
@@ -88,6 +100,7 @@ struct Fixture {
   std::int64_t run_id = 0;
   std::unique_ptr<jobs::Context> ctx;
   std::vector<events::Event> published;
+  std::vector<std::shared_ptr<jobs::Job>> made;
 };
 
 }  // namespace
@@ -106,7 +119,7 @@ TEST_CASE("a failing job is retried at the backoff times, then alerts once", "[j
   Fixture f;
   auto cfg = f.job("0 0 1 1 *");
   cfg.retries = {3, 10s, config::Backoff::exponential};
-  auto job = std::make_shared<jobs::Job>(*f.ctx, cfg, std::nullopt);
+  auto job = f.make(cfg);
   job->start(std::nullopt, true);
   auto t0 = f.clock.mono_now();
   REQUIRE(job->run_now(nullptr).ok());
@@ -142,7 +155,7 @@ TEST_CASE("a failing job is retried at the backoff times, then alerts once", "[j
 
 TEST_CASE("success after failure resolves the alert", "[jobs]") {
   Fixture f;
-  auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("0 0 1 1 *"), std::nullopt);
+  auto job = f.make(f.job("0 0 1 1 *"));
   job->start(std::nullopt, true);
   REQUIRE(job->run_now(nullptr).ok());
   f.launcher.exit(0, 2);
@@ -156,7 +169,7 @@ TEST_CASE("success after failure resolves the alert", "[jobs]") {
 
 TEST_CASE("cron ticks fire at their times, in virtual time", "[jobs][schedule]") {
   Fixture f;  // starts at 10:00:01
-  auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("*/5 * * * *"), std::nullopt);
+  auto job = f.make(f.job("*/5 * * * *"));
   job->start(std::nullopt, true);
   CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T10:05:00Z");
   f.clock.advance(298s);  // 10:04:59
@@ -175,7 +188,7 @@ TEST_CASE("cron ticks fire at their times, in virtual time", "[jobs][schedule]")
 TEST_CASE("overlap: forbid skips and tells, allow overlaps, replace stops the old run", "[jobs][concurrency]") {
   SECTION("forbid") {
     Fixture f;
-    auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("* * * * *"), std::nullopt);
+    auto job = f.make(f.job("* * * * *"));
     job->start(std::nullopt, true);
     f.clock.advance(59s);  // 10:01:00
     REQUIRE(f.launcher.spawned.size() == 1);
@@ -191,7 +204,7 @@ TEST_CASE("overlap: forbid skips and tells, allow overlaps, replace stops the ol
     Fixture f;
     auto cfg = f.job("* * * * *");
     cfg.concurrency = config::Concurrency::allow;
-    auto job = std::make_shared<jobs::Job>(*f.ctx, cfg, std::nullopt);
+    auto job = f.make(cfg);
     job->start(std::nullopt, true);
     f.clock.advance(119s);
     CHECK(f.launcher.spawned.size() == 2);
@@ -201,7 +214,7 @@ TEST_CASE("overlap: forbid skips and tells, allow overlaps, replace stops the ol
     Fixture f;
     auto cfg = f.job("* * * * *");
     cfg.concurrency = config::Concurrency::replace;
-    auto job = std::make_shared<jobs::Job>(*f.ctx, cfg, std::nullopt);
+    auto job = f.make(cfg);
     job->start(std::nullopt, true);
     f.clock.advance(119s);
     REQUIRE(f.launcher.spawned.size() == 2);
@@ -216,7 +229,7 @@ TEST_CASE("ticks missed while down are reported, and caught up once", "[jobs][mi
   Fixture f;  // now 10:00:01
   auto cfg = f.job("*/10 * * * *");
   cfg.catch_up = true;
-  auto job = std::make_shared<jobs::Job>(*f.ctx, cfg, std::nullopt);
+  auto job = f.make(cfg);
   // Last handled tick 08:55 → 09:00 .. 10:00 were missed: 7 ticks.
   int missed = job->start(at("2026-11-21T08:55:00Z"), true);
   CHECK(missed == 7);
@@ -229,7 +242,7 @@ TEST_CASE("ticks missed while down are reported, and caught up once", "[jobs][mi
 
   SECTION("without catch_up nothing runs") {
     Fixture g;
-    auto job2 = std::make_shared<jobs::Job>(*g.ctx, g.job("*/10 * * * *"), std::nullopt);
+    auto job2 = g.make(g.job("*/10 * * * *"));
     CHECK(job2->start(at("2026-11-21T09:45:00Z"), true) == 2);
     CHECK(g.launcher.spawned.empty());
   }
@@ -239,7 +252,7 @@ TEST_CASE("warn_after raises slow while running, resolved when it ends", "[jobs]
   Fixture f;
   auto cfg = f.job("0 0 1 1 *");
   cfg.warn_after = 3min;
-  auto job = std::make_shared<jobs::Job>(*f.ctx, cfg, std::nullopt);
+  auto job = f.make(cfg);
   job->start(std::nullopt, true);
   REQUIRE(job->run_now(nullptr).ok());
   f.clock.advance(179s);
@@ -252,7 +265,7 @@ TEST_CASE("warn_after raises slow while running, resolved when it ends", "[jobs]
 
 TEST_CASE("pause holds ticks; --for resumes by itself", "[jobs][pause]") {
   Fixture f;
-  auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("* * * * *"), std::nullopt);
+  auto job = f.make(f.job("* * * * *"));
   job->start(std::nullopt, true);
   job->pause(f.clock.now() + 150s);
   f.clock.advance(119s);  // ticks at 10:01 and 10:02 held
@@ -265,7 +278,7 @@ TEST_CASE("pause holds ticks; --for resumes by itself", "[jobs][pause]") {
 
 TEST_CASE("a wall-clock step re-plans the next tick", "[jobs][clock]") {
   Fixture f;
-  auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("0 12 * * *"), std::nullopt);
+  auto job = f.make(f.job("0 12 * * *"));
   job->start(std::nullopt, true);
   CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T12:00:00Z");
   f.clock.step_wall(90min);  // now 11:30:01 but the timer still waits ~2h of monotonic time
@@ -276,7 +289,7 @@ TEST_CASE("a wall-clock step re-plans the next tick", "[jobs][clock]") {
 
 TEST_CASE("a tick the wall clock jumped over runs once, at once", "[jobs][clock]") {
   Fixture f;  // 10:00:01
-  auto job = std::make_shared<jobs::Job>(*f.ctx, f.job("0 * * * *"), std::nullopt);
+  auto job = f.make(f.job("0 * * * *"));
   job->start(std::nullopt, true);
   f.clock.step_wall(3h);  // 13:00:01: the 11:00, 12:00 and 13:00 ticks were jumped over
   job->replan();
@@ -309,4 +322,5 @@ TEST_CASE("reload diff: unchanged jobs keep their timers, changed and removed ar
   CHECK(m.find("a") == a_job);  // same object: state and next run kept
   diff = m.apply({a});
   CHECK(diff.removed == std::vector<std::string>{"b", "c"});
+  m.shutdown([] {});
 }
