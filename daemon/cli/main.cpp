@@ -33,6 +33,10 @@ int usage(std::ostream& out, int code) {
          "  ping NAME [start|success|fail|--exit CODE]   report in for a passive check (default success)\n"
          "  exec NAME [--timeout 5m] -- CMD...    run CMD, report its start, end, exit code and output tail;\n"
          "                                        exits with CMD's status (124 on timeout), daemon or not\n"
+         "  silence NAME|--all --for 2h [--reason TEXT]   mute notifications (alerts are still recorded)\n"
+         "  unsilence NAME|--all                  end a silence (--all: every silence)\n"
+         "  test-alert NOTIFIER                   send a test notification now and report the result\n"
+         "  alerts [NAME] [-n 50] [--json]        the alert log: what fired, resolved, was sent or muted\n"
          "  next 'EXPR' [--tz ZONE] [--from ISO-8601] [-n 5]   next fire times; needs no daemon\n"
          "socket: --socket PATH, else $TEND_SOCKET, else /run/tend/tend.sock\n"
          "exit codes: 0 ok, 1 request failed, 2 usage error, 3 daemon not reachable\n";
@@ -272,6 +276,89 @@ int cmd_simple(const std::string& socket, const std::string& cmd, const std::vec
   return code;
 }
 
+int cmd_silence(const std::string& socket, const std::string& cmd, const std::vector<std::string>& argv) {
+  const bool on = cmd == "silence";
+  auto a = on ? parse(argv, {"--for", "--reason"}, {"--all"}) : parse(argv, {}, {"--all"});
+  const bool all = a && a->flags.count("--all") > 0;
+  if (!a || a->positional.size() != (all ? 0U : 1U)) {
+    return usage(std::cerr, exit_usage);
+  }
+  json::object req{{"cmd", cmd}};
+  if (all) {
+    req["all"] = true;
+  } else {
+    req["name"] = a->positional[0];
+  }
+  if (on) {
+    auto it = a->options.find("--for");
+    if (it == a->options.end()) {
+      std::cerr << "tend: silence needs --for DURATION (e.g. --for 2h): a silence always ends by itself\n";
+      return exit_usage;
+    }
+    if (auto d = tend::parse_duration(it->second); !d) {
+      std::cerr << "tend: --for: " << d.error() << "\n";
+      return exit_usage;
+    }
+    req["for"] = it->second;
+    if (auto r = a->options.find("--reason"); r != a->options.end()) {
+      req["reason"] = r->second;
+    }
+  }
+  json::object reply;
+  int code = send(socket, req, reply);
+  if (code == exit_ok) {
+    if (on) {
+      std::cout << "silenced " << std::string_view(reply["target"].as_string()) << " until "
+                << std::string_view(reply["until"].as_string()) << "\n";
+    } else {
+      std::cout << "removed " << json::serialize(reply["removed"]) << " silence(s)\n";
+    }
+  }
+  return code;
+}
+
+int cmd_test_alert(const std::string& socket, const std::vector<std::string>& argv) {
+  auto a = parse(argv, {}, {});
+  if (!a || a->positional.size() != 1) {
+    return usage(std::cerr, exit_usage);
+  }
+  json::object reply;
+  int code = send(socket, {{"cmd", "test-alert"}, {"notifier", a->positional[0]}}, reply);
+  if (code == exit_ok) {
+    std::cout << std::string_view(reply["message"].as_string()) << "\n";
+  }
+  return code;
+}
+
+int cmd_alerts(const std::string& socket, const std::vector<std::string>& argv) {
+  auto a = parse(argv, {"-n"}, {"--json"});
+  if (!a || a->positional.size() > 1) {
+    return usage(std::cerr, exit_usage);
+  }
+  json::object req{{"cmd", "alerts"}};
+  if (!a->positional.empty()) {
+    req["name"] = a->positional[0];
+  }
+  if (auto it = a->options.find("-n"); it != a->options.end()) {
+    const int n = parse_count(it->second);
+    if (n < 1) {
+      std::cerr << "tend: -n must be a number from 1 to 10000\n";
+      return exit_usage;
+    }
+    req["n"] = n;
+  }
+  json::object reply;
+  int code = send(socket, req, reply);
+  if (code == exit_ok) {
+    if (a->flags.count("--json") > 0) {
+      std::cout << json::serialize(reply) << "\n";
+    } else {
+      print_alerts(std::cout, reply);
+    }
+  }
+  return code;
+}
+
 int cmd_ping(const std::string& socket, const std::vector<std::string>& argv) {
   auto a = parse(argv, {"--exit"}, {});
   if (!a || a->positional.empty() || a->positional.size() > 2) {
@@ -376,6 +463,15 @@ int main(int argc, char** argv) {
   }
   if (cmd == "pause" || cmd == "resume" || cmd == "reload") {
     return cmd_simple(socket, cmd, rest);
+  }
+  if (cmd == "silence" || cmd == "unsilence") {
+    return cmd_silence(socket, cmd, rest);
+  }
+  if (cmd == "test-alert") {
+    return cmd_test_alert(socket, rest);
+  }
+  if (cmd == "alerts") {
+    return cmd_alerts(socket, rest);
   }
   std::cerr << "tend: unknown command '" << cmd << "'\n";
   return usage(std::cerr, exit_usage);

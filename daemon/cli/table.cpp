@@ -86,6 +86,51 @@ void print_rows(std::ostream& out, const std::vector<std::vector<std::string>>& 
 
 }  // namespace
 
+namespace {
+
+/// Below the entries: firing alerts, silences, and any notifier that is behind or gave up.
+void print_alerting(std::ostream& out, const json::object& doc, bool tty) {
+  const auto* a = doc.if_contains("alerts");
+  if (a == nullptr || !a->is_object()) {
+    return;
+  }
+  const auto& al = a->as_object();
+  if (const auto* f = al.if_contains("firing"); f != nullptr && f->is_array() && !f->as_array().empty()) {
+    out << "\nfiring:\n";
+    for (const auto& x : f->as_array()) {
+      const auto& o = x.as_object();
+      out << "  " << text(o.if_contains("severity")) << " " << text(o.if_contains("kind")) << " "
+          << text(o.if_contains("name")) << " " << text(o.if_contains("event")) << " since "
+          << when(o.if_contains("since")) << " x" << text(o.if_contains("occurrences"))
+          << (o.at("silenced").as_bool() ? " (silenced)" : "") << "\n";
+    }
+  }
+  if (const auto* s = al.if_contains("silences"); s != nullptr && s->is_array() && !s->as_array().empty()) {
+    out << "\nsilenced:\n";
+    for (const auto& x : s->as_array()) {
+      const auto& o = x.as_object();
+      out << "  " << text(o.if_contains("target")) << " until " << when(o.if_contains("until")) << " by "
+          << text(o.if_contains("by")) << (text(o.if_contains("reason")).empty() ? "" : ": ")
+          << text(o.if_contains("reason")) << "\n";
+    }
+  }
+  if (const auto* n = al.if_contains("notifiers"); n != nullptr && n->is_array()) {
+    for (const auto& x : n->as_array()) {
+      const auto& o = x.as_object();
+      const bool behind =
+          o.at("pending").to_number<std::int64_t>() > 0 || o.at("given_up").to_number<std::int64_t>() > 0;
+      if (behind) {
+        out << (tty ? "\033[31m" : "") << "notifier " << text(o.if_contains("name")) << " ("
+            << text(o.if_contains("target")) << "): " << text(o.if_contains("pending")) << " pending, "
+            << text(o.if_contains("given_up")) << " given up; last error: " << text(o.if_contains("last_error"))
+            << (tty ? "\033[0m" : "") << "\n";
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void print_status(std::ostream& out, const json::object& doc, bool tty) {
   const auto& d = doc.at("daemon").as_object();
   const auto& c = d.at("config").as_object();
@@ -110,6 +155,7 @@ void print_status(std::ostream& out, const json::object& doc, bool tty) {
                     text(o.if_contains("consecutive_failures")), detail(o)});
   }
   print_rows(out, rows);
+  print_alerting(out, doc, tty);
 }
 
 void print_history(std::ostream& out, const json::object& doc) {
@@ -124,6 +170,19 @@ void print_history(std::ostream& out, const json::object& doc) {
     std::string dur = ms != nullptr && ms->is_int64() ? format_duration(Duration(ms->as_int64())) : "-";
     rows.push_back({text(o.if_contains("run_id")), text(o.if_contains("attempt")), text(o.if_contains("started_at")),
                     dur, text(o.if_contains("outcome")), exit, text(o.if_contains("reason"))});
+  }
+  print_rows(out, rows);
+}
+
+void print_alerts(std::ostream& out, const json::object& doc) {
+  std::vector<std::vector<std::string>> rows = {
+      {"AT", "KIND", "NAME", "EVENT", "STATUS", "SEVERITY", "COUNT", "ACTION", "NOTIFIERS", "SUMMARY"}};
+  for (const auto& r : doc.at("alerts").as_array()) {
+    const auto& o = r.as_object();
+    rows.push_back({text(o.if_contains("at")), text(o.if_contains("kind")), text(o.if_contains("name")),
+                    text(o.if_contains("event")), text(o.if_contains("status")), text(o.if_contains("severity")),
+                    text(o.if_contains("occurrences")), text(o.if_contains("action")), text(o.if_contains("notifiers")),
+                    text(o.if_contains("summary"))});
   }
   print_rows(out, rows);
 }

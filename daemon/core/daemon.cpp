@@ -119,8 +119,18 @@ Daemon::Daemon(boost::asio::io_context& io, config::Config cfg, config::Sources 
                  [this] { return ++last_run_id_; },
                  [this](const config::RemedyConfig& r) { return remedies::make_remedy(r, remedy_ctx_); }},
       probes_(probe_ctx_),
+      alerts_(alerts::Context{clock_, *store_, *http_, std::string("tend/") + version()}),
+      heartbeat_(clock_, *http_),
       signals_(io, SIGTERM, SIGINT, SIGHUP),
-      clock_fd_(io) {}
+      clock_fd_(io) {
+  job_ctx_.run_builtin = [this](const std::string& job, const std::string& builtin, jobs::BuiltinDone done) {
+    if (builtin == "digest") {
+      alerts_.digest(job, [done = std::move(done)](alerts::DigestResult r) { done(r.ok, r.reason, r.text); });
+    } else {
+      done(false, "unknown builtin '" + builtin + "'", "");
+    }
+  };
+}
 
 Daemon::~Daemon() { blocking_.join(); }
 
@@ -131,6 +141,10 @@ void Daemon::start() {
 
   auto loaded = store_->start(started_at_);
   last_run_id_ = loaded.max_run_id;
+  // Alerting first: every event from here on (missed ticks, unclean start) must reach it.
+  alerts_.start(cfg_, loaded);
+  bus_.subscribe([this](const events::Event& e) { alerts_.on_event(e); });
+  heartbeat_.configure(cfg_.daemon.heartbeat);
   for (const auto& r : loaded.interrupted) {
     logger()->warn("job={} run={} attempt={} event=INTERRUPTED reason={}", r.entry, r.run_id, r.attempt,
                    log::quote("daemon stopped while it ran"));
@@ -293,6 +307,7 @@ void Daemon::request_stop() {
   clock_fd_.close(ec);
   liveness_timer_.reset();
   watchdog_timer_.reset();
+  heartbeat_.stop();  // a stopped daemon stops pinging, so the outside service notices
   // Phase one: stop every run with its own grace. Phase two: a hard deadline after the longest
   // grace, so a stuck child or disk cannot hold the stop forever.
   Duration longest{0};
@@ -371,6 +386,8 @@ void Daemon::on_reload_loaded(config::LoadResult result, WallTime started) {
     merge_diff(diff, watches_.apply(next.watches));
     merge_diff(diff, checks_.apply(next.checks));
     probes_.apply(next.probes, diff);
+    alerts_.apply(next);
+    heartbeat_.configure(next.daemon.heartbeat);
     if (!config_error_.empty()) {
       events::Event e;
       e.kind = events::Kind::daemon;
@@ -428,6 +445,14 @@ void Daemon::handle(const json::object& req, const control::Peer& peer, control:
     reload(std::move(reply));
   } else if (cmd == "ping") {
     cmd_ping(req, std::move(reply));
+  } else if (cmd == "silence") {
+    cmd_silence(req, peer, std::move(reply));
+  } else if (cmd == "unsilence") {
+    cmd_unsilence(req, std::move(reply));
+  } else if (cmd == "test-alert") {
+    cmd_test_alert(req, peer, std::move(reply));
+  } else if (cmd == "alerts") {
+    cmd_alerts(req, std::move(reply));
   } else {
     reply(control::error_reply("unknown command '" + cmd + "'"));
   }
@@ -447,6 +472,7 @@ json::object Daemon::status_document() const {
   c["error"] = config_error_.empty() ? json::value(nullptr) : json::value(config_error_);
   d["config"] = std::move(c);
   d["state_write_errors"] = store_->write_errors();
+  d["notifications_given_up"] = alerts_.given_up();
   doc["daemon"] = std::move(d);
   json::array entries;
   for (const auto& job : jobs_.all()) {
@@ -461,7 +487,15 @@ json::object Daemon::status_document() const {
   for (const auto& check : checks_.all()) {
     entries.emplace_back(check_entry(*check));
   }
+  for (auto& e : entries) {
+    auto& o = e.as_object();
+    if (auto until = alerts_.silenced_until(std::string(o.at("name").as_string()))) {
+      o["silenced_until"] = format_iso8601(*until);
+    }
+  }
   doc["entries"] = std::move(entries);
+  doc["alerts"] = alerts_.status();
+  doc["heartbeat"] = heartbeat_.status();
   return doc;
 }
 
@@ -698,6 +732,136 @@ void Daemon::cmd_ping(const json::object& req, control::Reply reply) {
   doc["name"] = *name;
   doc["state"] = checks::to_string(state);
   reply(std::move(doc));
+}
+
+// ---- alerting commands ----
+
+namespace {
+
+std::string peer_name(const control::Peer& peer) {
+  return "uid " + std::to_string(peer.uid) + " pid " + std::to_string(peer.pid);
+}
+
+/// "name", or "all": true (the "*" target); exactly one of them.
+std::optional<std::string> silence_target(const json::object& req, control::Reply& reply) {
+  const auto* all = req.if_contains("all");
+  const bool is_all = all != nullptr && all->is_bool() && all->as_bool();
+  const auto* n = req.if_contains("name");
+  const bool has_name = n != nullptr && !n->is_null();
+  if (is_all == has_name) {
+    reply(control::error_reply("give either \"name\" or \"all\": true"));
+    return std::nullopt;
+  }
+  if (is_all) {
+    return std::string("*");
+  }
+  return name_of(req, reply);
+}
+
+}  // namespace
+
+void Daemon::cmd_silence(const json::object& req, const control::Peer& peer, control::Reply reply) {
+  auto target = silence_target(req, reply);
+  if (!target) {
+    return;
+  }
+  if (*target != "*" && !jobs_.find(*target) && !probes_.find(*target) && !watches_.find(*target) &&
+      !checks_.find(*target) && *target != "tendd") {
+    reply(control::error_reply("unknown entry '" + *target + "' (use --all to silence everything)"));
+    return;
+  }
+  const auto* f = req.if_contains("for");
+  if (f == nullptr || !f->is_string()) {
+    reply(control::error_reply("\"for\" is required: a duration such as 2h"));
+    return;
+  }
+  auto d = parse_duration(std::string(f->as_string()));
+  if (!d) {
+    reply(control::error_reply(d.error()));
+    return;
+  }
+  std::string reason;
+  if (const auto* r = req.if_contains("reason"); r != nullptr && r->is_string()) {
+    reason = std::string(r->as_string()).substr(0, 500);
+  }
+  auto s = alerts_.silence(*target, *d, reason, peer_name(peer));
+  if (!s) {
+    reply(control::error_reply(s.error()));
+    return;
+  }
+  json::object doc;
+  doc["ok"] = true;
+  doc["target"] = *target == "*" ? "--all" : *target;
+  doc["until"] = format_iso8601(s->until);
+  reply(std::move(doc));
+}
+
+void Daemon::cmd_unsilence(const json::object& req, control::Reply reply) {
+  auto target = silence_target(req, reply);
+  if (!target) {
+    return;
+  }
+  const int removed = alerts_.unsilence(*target);
+  if (removed == 0) {
+    reply(control::error_reply(*target == "*" ? "nothing is silenced" : "'" + *target + "' is not silenced"));
+    return;
+  }
+  json::object doc;
+  doc["ok"] = true;
+  doc["removed"] = removed;
+  reply(std::move(doc));
+}
+
+void Daemon::cmd_test_alert(const json::object& req, const control::Peer& peer, control::Reply reply) {
+  const auto* n = req.if_contains("notifier");
+  if (n == nullptr || !n->is_string() || n->as_string().empty()) {
+    reply(control::error_reply("missing \"notifier\""));
+    return;
+  }
+  alerts_.test_alert(std::string(n->as_string()), peer_name(peer), [reply](bool ok, std::string message) {
+    if (!ok) {
+      reply(control::error_reply(message));
+      return;
+    }
+    json::object doc;
+    doc["ok"] = true;
+    doc["message"] = message;
+    reply(std::move(doc));
+  });
+}
+
+void Daemon::cmd_alerts(const json::object& req, control::Reply reply) {
+  std::string name;
+  if (const auto* n = req.if_contains("name"); n != nullptr && n->is_string()) {
+    name = std::string(n->as_string());
+  }
+  std::int64_t limit = 50;
+  if (const auto* n = req.if_contains("n")) {
+    if (!n->is_int64() || n->as_int64() < 1 || n->as_int64() > 10000) {
+      reply(control::error_reply("\"n\" must be an integer from 1 to 10000"));
+      return;
+    }
+    limit = n->as_int64();
+  }
+  store_->alert_log(name, static_cast<int>(limit), [reply](std::vector<state::AlertLogRecord> rows) {
+    json::array a;
+    for (const auto& r : rows) {
+      a.push_back(json::object{{"at", format_iso8601(r.at)},
+                               {"kind", r.kind},
+                               {"name", r.name},
+                               {"event", r.event},
+                               {"status", r.status},
+                               {"severity", r.severity},
+                               {"summary", r.summary},
+                               {"occurrences", r.occurrences},
+                               {"action", r.action},
+                               {"notifiers", r.notifiers}});
+    }
+    json::object doc;
+    doc["ok"] = true;
+    doc["alerts"] = std::move(a);
+    reply(std::move(doc));
+  });
 }
 
 }  // namespace tend::core

@@ -10,6 +10,8 @@
 #include <random>
 #include <string>
 
+#include "alerts/heartbeat.hpp"
+#include "alerts/manager.hpp"
 #include "checks/manager.hpp"
 #include "config/loader.hpp"
 #include "control/server.hpp"
@@ -52,6 +54,10 @@ class Daemon {
   void cmd_run(const boost::json::object& req, control::Reply reply);
   void cmd_pause(const boost::json::object& req, bool pause, control::Reply reply);
   void cmd_ping(const boost::json::object& req, control::Reply reply);
+  void cmd_silence(const boost::json::object& req, const control::Peer& peer, control::Reply reply);
+  void cmd_unsilence(const boost::json::object& req, control::Reply reply);
+  void cmd_test_alert(const boost::json::object& req, const control::Peer& peer, control::Reply reply);
+  void cmd_alerts(const boost::json::object& req, control::Reply reply);
   void on_reload_loaded(config::LoadResult result, WallTime started);
   void watch_signals();
   void watch_clock_steps();
@@ -82,6 +88,8 @@ class Daemon {
   remedies::Context remedy_ctx_;
   probes::Context probe_ctx_;
   probes::Manager probes_;
+  alerts::Manager alerts_;
+  alerts::Heartbeat heartbeat_;
   std::unique_ptr<control::Server> control_;
   boost::asio::signal_set signals_;
   boost::asio::posix::stream_descriptor clock_fd_;

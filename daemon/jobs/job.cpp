@@ -80,7 +80,7 @@ Job::Job(Context& ctx, config::JobConfig cfg, std::optional<state::RunRecord> la
     : ctx_(ctx), cfg_(std::move(cfg)), last_(std::move(last)) {
   if (last_ && (last_->outcome == "failure" || last_->outcome == "timeout")) {
     consecutive_failures_ = 1;  // at least; the exact streak is not stored
-    firing_ = last_->outcome;
+    firing_.insert(last_->outcome);
   }
 }
 
@@ -339,6 +339,38 @@ std::int64_t Job::start_run(Trigger why, RunDone on_done) {
   return run->id;
 }
 
+void Job::run_builtin(const std::shared_ptr<Run>& run) {
+  auto record = [this, run](bool ok, std::string reason, std::string output) {
+    const auto now = ctx_.clock.now();
+    state::RunRecord rec{cfg_.name,
+                         "job",
+                         run->id,
+                         run->attempt,
+                         run->attempt_started,
+                         now,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(now - run->attempt_started).count(),
+                         ok ? "success" : "failure",
+                         std::nullopt,
+                         std::nullopt,
+                         std::move(reason),
+                         std::move(output)};
+    ctx_.store.put_run(rec);
+    if (ok) {
+      logger()->info("job={} run={} event=SUCCESS builtin={} reason={}", cfg_.name, run->id, cfg_.builtin,
+                     log::quote(rec.reason));
+    } else {
+      logger()->warn("job={} run={} event=FAILURE builtin={} reason={}", cfg_.name, run->id, cfg_.builtin,
+                     log::quote(rec.reason));
+    }
+    finish_run(run, rec);
+  };
+  if (!ctx_.run_builtin) {
+    record(false, "builtin '" + cfg_.builtin + "' is not available", "");
+    return;
+  }
+  ctx_.run_builtin(cfg_.name, cfg_.builtin, std::move(record));
+}
+
 void Job::start_attempt(const std::shared_ptr<Run>& run) {
   run->delay_timer.reset();
   ++run->attempt;
@@ -347,23 +379,7 @@ void Job::start_attempt(const std::shared_ptr<Run>& run) {
   run->slow_fired = false;
 
   if (!cfg_.builtin.empty()) {
-    // Builtins (digest) are provided by the alerting module; until one is registered the run
-    // is recorded as skipped, not pretended.
-    state::RunRecord rec{cfg_.name,
-                         "job",
-                         run->id,
-                         run->attempt,
-                         run->attempt_started,
-                         ctx_.clock.now(),
-                         0,
-                         "skipped",
-                         std::nullopt,
-                         std::nullopt,
-                         "skipped: builtin '" + cfg_.builtin + "' is not available in this build",
-                         ""};
-    ctx_.store.put_run(rec);
-    logger()->warn("job={} run={} event=SKIPPED reason={}", cfg_.name, run->id, log::quote(rec.reason));
-    finish_run(run, rec);
+    run_builtin(run);
     return;
   }
 
@@ -489,13 +505,14 @@ void Job::finish_run(const std::shared_ptr<Run>& run, const state::RunRecord& re
     last_->output.clear();
   }
   if (record.outcome == "success") {
-    if (!firing_.empty()) {
-      publish(firing_, events::Status::resolved, cfg_.severity,
+    // Both may be open (a failure, then a timeout): one success resolves each.
+    for (const auto& event : firing_) {
+      publish(event, events::Status::resolved, cfg_.severity,
               "job " + cfg_.name + " succeeded again after " + std::to_string(consecutive_failures_) + " failed run" +
                   (consecutive_failures_ == 1 ? "" : "s"),
               "", {{"run_id", std::to_string(record.run_id)}});
-      firing_.clear();
     }
+    firing_.clear();
     consecutive_failures_ = 0;
   } else if (record.outcome == "failure" || record.outcome == "timeout") {
     ++consecutive_failures_;
@@ -510,7 +527,7 @@ void Job::finish_run(const std::shared_ptr<Run>& run, const state::RunRecord& re
                {"attempt", std::to_string(record.attempt)},
                {"exit_code", record.exit_code ? std::to_string(*record.exit_code) : ""},
                {"signal", record.signal ? signal_name(*record.signal) : ""}});
-      firing_ = record.outcome;
+      firing_.insert(record.outcome);
     }
   }
   for (auto& waiter : run->waiters) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 
 #include "config/model.hpp"
@@ -19,6 +20,9 @@
 namespace tend::jobs {
 
 /// What jobs need from the daemon. Every member is a seam tests may replace.
+/// A builtin job's result: ok, one-line reason, output (the report it produced).
+using BuiltinDone = std::function<void(bool ok, std::string reason, std::string output)>;
+
 struct Context {
   Clock& clock;
   process::Launcher& launcher;
@@ -27,6 +31,8 @@ struct Context {
   MonoTime started_mono;  // anchor of @every schedules
   std::function<std::int64_t()> next_run_id;
   std::function<Duration(Duration max)> random_delay;  // jitter
+  /// Runs `builtin: NAME` jobs (the digest, provided by the alerting module); unset: skipped.
+  std::function<void(const std::string& job, const std::string& builtin, BuiltinDone done)> run_builtin = {};
 };
 
 /// Why a run started (shown in its log line).
@@ -86,6 +92,7 @@ class Job : public std::enable_shared_from_this<Job> {
   std::int64_t trigger(Trigger why, RunDone on_done);
   std::int64_t start_run(Trigger why, RunDone on_done);
   void start_attempt(const std::shared_ptr<Run>& run);
+  void run_builtin(const std::shared_ptr<Run>& run);
   void on_attempt_exit(const std::shared_ptr<Run>& run, process::Result result);
   void finish_run(const std::shared_ptr<Run>& run, const state::RunRecord& record);
   void record_skip(const std::string& reason, WallTime at);
@@ -107,7 +114,7 @@ class Job : public std::enable_shared_from_this<Job> {
   std::optional<WallTime> paused_until_;
   std::optional<state::RunRecord> last_;
   int consecutive_failures_ = 0;
-  std::string firing_;  // the failure event currently firing ("failure"/"timeout"), for resolve
+  std::set<std::string> firing_;  // failure events currently firing ("failure", "timeout"), for resolve
 };
 
 }  // namespace tend::jobs

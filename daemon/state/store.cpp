@@ -62,6 +62,47 @@ CREATE TABLE daemon (
   stopped_ms INTEGER
 );
 )sql",
+    // 2: alerting. The outbox holds every notification from before its first attempt until it is
+    // delivered (then deleted) or given up (kept as failed); `seq` orders deliveries per notifier.
+    R"sql(
+CREATE TABLE outbox (
+  id            TEXT    PRIMARY KEY,
+  seq           INTEGER NOT NULL,
+  notifier      TEXT    NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  state         TEXT    NOT NULL CHECK (state IN ('pending', 'failed')),
+  last_error    TEXT    NOT NULL DEFAULT '',
+  payload       TEXT    NOT NULL
+);
+CREATE INDEX outbox_pending ON outbox (seq) WHERE state = 'pending';
+CREATE TABLE alerts (
+  key  TEXT PRIMARY KEY,
+  body TEXT NOT NULL
+);
+CREATE TABLE silences (
+  target        TEXT    PRIMARY KEY,
+  until_ms      INTEGER NOT NULL,
+  reason        TEXT    NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  created_by    TEXT    NOT NULL
+);
+CREATE TABLE alert_log (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  at_ms       INTEGER NOT NULL,
+  kind        TEXT    NOT NULL,
+  name        TEXT    NOT NULL,
+  event       TEXT    NOT NULL,
+  status      TEXT    NOT NULL,
+  severity    TEXT    NOT NULL,
+  summary     TEXT    NOT NULL,
+  occurrences INTEGER NOT NULL,
+  action      TEXT    NOT NULL,
+  notifiers   TEXT    NOT NULL
+);
+CREATE INDEX alert_log_name ON alert_log (name, id);
+CREATE INDEX alert_log_at ON alert_log (at_ms);
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -378,6 +419,40 @@ struct Store::Impl {
       }
     }
     {
+      auto q = db_->query(
+          "SELECT id, seq, notifier, created_at_ms, attempts, state, last_error, payload FROM outbox "
+          "WHERE state = 'pending' ORDER BY seq");
+      while (q.step()) {
+        OutboxRecord r;
+        r.id = q.text(0);
+        r.seq = q.int64(1);
+        r.notifier = q.text(2);
+        r.created_at = from_unix_ms(q.int64(3));
+        r.attempts = q.int32(4);
+        r.state = q.text(5);
+        r.last_error = q.text(6);
+        r.payload = q.text(7);
+        loaded.outbox.push_back(std::move(r));
+      }
+    }
+    {
+      auto q =
+          db_->query("SELECT target, until_ms, reason, created_at_ms, created_by FROM silences WHERE until_ms > ?1");
+      q.bind(1, now_ms);
+      while (q.step()) {
+        loaded.silences.push_back(
+            {q.text(0), from_unix_ms(q.int64(1)), q.text(2), from_unix_ms(q.int64(3)), q.text(4)});
+      }
+      auto d = db_->query("DELETE FROM silences WHERE until_ms <= ?1");
+      d.bind(1, now_ms).run();
+    }
+    {
+      auto q = db_->query("SELECT key, body FROM alerts ORDER BY key");
+      while (q.step()) {
+        loaded.active_alerts.emplace_back(q.text(0), q.text(1));
+      }
+    }
+    {
       auto q = db_->query("SELECT coalesce(max(run_id), 0) FROM runs");
       if (q.step()) {
         loaded.max_run_id = q.int64(0);
@@ -503,8 +578,189 @@ void Store::prune(int keep_runs, int keep_days, WallTime now) {
                        "dense_rank() OVER (PARTITION BY entry ORDER BY run_id DESC) AS nth FROM runs) "
                        "WHERE nth > 1 AND (nth > ?1 OR run_started < ?2))");
                    q.bind(1, keep).bind(2, cutoff).run();
+                   // Given-up notifications and the alert log age out with the run history.
+                   auto f = impl->db_->query("DELETE FROM outbox WHERE state = 'failed' AND created_at_ms < ?1");
+                   f.bind(1, cutoff).run();
+                   auto l = impl->db_->query("DELETE FROM alert_log WHERE at_ms < ?1");
+                   l.bind(1, cutoff).run();
                    return {};
                  }});
+}
+
+void Store::put_outbox(OutboxRecord r, std::function<void(bool committed)> done) {
+  impl_->submit(
+      {"put_outbox", true, [impl = impl_.get(), r = std::move(r), done = std::move(done)]() mutable -> Impl::After {
+         auto q = impl->db_->query(
+             "INSERT OR REPLACE INTO outbox (id, seq, notifier, created_at_ms, attempts, state, last_error, "
+             "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+         q.bind(1, r.id).bind(2, r.seq).bind(3, r.notifier).bind(4, to_unix_ms(r.created_at));
+         q.bind(5, r.attempts).bind(6, r.state).bind(7, r.last_error).bind(8, r.payload);
+         // The callback must run whether or not the insert worked: the caller delivers
+         // either way. A throwing run() would skip the After, so catch here.
+         bool inserted = true;
+         try {
+           q.run();
+         } catch (const std::exception& e) {
+           impl->report("put_outbox", e.what(), 1);
+           inserted = false;
+         }
+         return [io = &impl->io_, inserted, done = std::move(done)](bool committed) mutable {
+           boost::asio::post(*io, [done = std::move(done), ok = inserted && committed] { done(ok); });
+         };
+       }});
+}
+
+void Store::outbox_sent(std::string id) {
+  impl_->submit({"outbox_sent", true, [impl = impl_.get(), id = std::move(id)]() -> Impl::After {
+                   auto q = impl->db_->query("DELETE FROM outbox WHERE id = ?1");
+                   q.bind(1, id).run();
+                   return {};
+                 }});
+}
+
+void Store::outbox_failed(std::string id, int attempts, std::string error) {
+  impl_->submit({"outbox_failed", true,
+                 [impl = impl_.get(), id = std::move(id), attempts, error = std::move(error)]() -> Impl::After {
+                   auto q = impl->db_->query(
+                       "UPDATE outbox SET state = 'failed', attempts = ?2, last_error = ?3 WHERE id = ?1");
+                   q.bind(1, id).bind(2, attempts).bind(3, error).run();
+                   return {};
+                 }});
+}
+
+void Store::outbox_attempted(std::string id, int attempts, std::string error) {
+  impl_->submit({"outbox_attempted", true,
+                 [impl = impl_.get(), id = std::move(id), attempts, error = std::move(error)]() -> Impl::After {
+                   auto q = impl->db_->query("UPDATE outbox SET attempts = ?2, last_error = ?3 WHERE id = ?1");
+                   q.bind(1, id).bind(2, attempts).bind(3, error).run();
+                   return {};
+                 }});
+}
+
+void Store::put_alert(std::string key, std::string json) {
+  impl_->submit(
+      {"put_alert", true, [impl = impl_.get(), key = std::move(key), json = std::move(json)]() -> Impl::After {
+         auto q = impl->db_->query(
+             "INSERT INTO alerts (key, body) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET body = ?2");
+         q.bind(1, key).bind(2, json).run();
+         return {};
+       }});
+}
+
+void Store::delete_alert(std::string key) {
+  impl_->submit({"delete_alert", true, [impl = impl_.get(), key = std::move(key)]() -> Impl::After {
+                   auto q = impl->db_->query("DELETE FROM alerts WHERE key = ?1");
+                   q.bind(1, key).run();
+                   return {};
+                 }});
+}
+
+void Store::put_silence(SilenceRecord s) {
+  impl_->submit({"put_silence", true, [impl = impl_.get(), s = std::move(s)]() -> Impl::After {
+                   auto q = impl->db_->query(
+                       "INSERT OR REPLACE INTO silences (target, until_ms, reason, created_at_ms, created_by) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5)");
+                   q.bind(1, s.target).bind(2, to_unix_ms(s.until)).bind(3, s.reason);
+                   q.bind(4, to_unix_ms(s.created_at)).bind(5, s.created_by).run();
+                   return {};
+                 }});
+}
+
+void Store::delete_silence(std::string target) {
+  impl_->submit({"delete_silence", true, [impl = impl_.get(), target = std::move(target)]() -> Impl::After {
+                   auto q = impl->db_->query("DELETE FROM silences WHERE target = ?1");
+                   q.bind(1, target).run();
+                   return {};
+                 }});
+}
+
+void Store::log_alert(AlertLogRecord r) {
+  impl_->submit({"log_alert", true, [impl = impl_.get(), r = std::move(r)]() -> Impl::After {
+                   auto q = impl->db_->query(
+                       "INSERT INTO alert_log (at_ms, kind, name, event, status, severity, summary, occurrences, "
+                       "action, notifiers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+                   q.bind(1, to_unix_ms(r.at)).bind(2, r.kind).bind(3, r.name).bind(4, r.event).bind(5, r.status);
+                   q.bind(6, r.severity).bind(7, r.summary).bind(8, r.occurrences).bind(9, r.action);
+                   q.bind(10, r.notifiers).run();
+                   return {};
+                 }});
+}
+
+void Store::alert_log(std::string name, int limit, std::function<void(std::vector<AlertLogRecord>)> done) {
+  impl_->submit(
+      {"alert_log", false,
+       [impl = impl_.get(), name = std::move(name), limit, done = std::move(done)]() mutable -> Impl::After {
+         std::vector<AlertLogRecord> rows;
+         try {
+           auto q = impl->db_->query(
+               "SELECT id, at_ms, kind, name, event, status, severity, summary, occurrences, action, notifiers "
+               "FROM alert_log WHERE ?1 = '' OR name = ?1 ORDER BY id DESC LIMIT ?2");
+           q.bind(1, name).bind(2, limit);
+           while (q.step()) {
+             AlertLogRecord r;
+             r.id = q.int64(0);
+             r.at = from_unix_ms(q.int64(1));
+             r.kind = q.text(2);
+             r.name = q.text(3);
+             r.event = q.text(4);
+             r.status = q.text(5);
+             r.severity = q.text(6);
+             r.summary = q.text(7);
+             r.occurrences = q.int32(8);
+             r.action = q.text(9);
+             r.notifiers = q.text(10);
+             rows.push_back(std::move(r));
+           }
+         } catch (const std::exception& e) {
+           impl->report("alert_log", e.what(), 0);
+           rows.clear();
+         }
+         return impl->to_loop([done = std::move(done), rows = std::move(rows)]() mutable { done(std::move(rows)); });
+       }});
+}
+
+void Store::summarize(WallTime since, std::function<void(std::vector<EntrySummary>)> done) {
+  impl_->submit(
+      {"summarize", false,
+       [impl = impl_.get(), since_ms = to_unix_ms(since), done = std::move(done)]() mutable -> Impl::After {
+         std::vector<EntrySummary> rows;
+         try {
+           // Final attempts only for jobs (a retried run counts once, by its last attempt).
+           auto q = impl->db_->query(
+               "SELECT e.entry, e.kind, "
+               "  (SELECT count(*) FROM runs r WHERE r.entry = e.entry AND r.started_at_ms >= ?1 "
+               "     AND r.outcome NOT IN ('running', 'skipped')), "
+               "  (SELECT count(*) FROM runs r WHERE r.entry = e.entry AND r.started_at_ms >= ?1 "
+               "     AND r.outcome IN ('failure', 'timeout', 'down', 'missed', 'interrupted')), "
+               "  (SELECT coalesce(sum(duration_ms), 0) FROM runs r WHERE r.entry = e.entry "
+               "     AND r.started_at_ms >= ?1 AND r.ended_at_ms IS NOT NULL), "
+               "  (SELECT coalesce(max(duration_ms), 0) FROM runs r WHERE r.entry = e.entry "
+               "     AND r.started_at_ms >= ?1 AND r.ended_at_ms IS NOT NULL), "
+               "  (SELECT max(ended_at_ms) FROM runs r WHERE r.entry = e.entry AND r.outcome IN ('success', 'up')), "
+               "  (SELECT r.outcome FROM runs r WHERE r.entry = e.entry ORDER BY r.run_id DESC, r.attempt DESC "
+               "     LIMIT 1) "
+               "FROM (SELECT DISTINCT entry, kind FROM runs WHERE kind IN ('job', 'probe', 'check')) AS e "
+               "ORDER BY e.kind, e.entry");
+           q.bind(1, since_ms);
+           while (q.step()) {
+             EntrySummary s;
+             s.entry = q.text(0);
+             s.kind = q.text(1);
+             s.runs = q.int32(2);
+             s.failures = q.int32(3);
+             s.total_ms = q.int64(4);
+             s.max_ms = q.int64(5);
+             if (auto t = q.opt_int64(6)) {
+               s.last_success = from_unix_ms(*t);
+             }
+             s.last_outcome = q.text(7);
+             rows.push_back(std::move(s));
+           }
+         } catch (const std::exception& e) {
+           impl->report("summarize", e.what(), 0);
+         }
+         return impl->to_loop([done = std::move(done), rows = std::move(rows)]() mutable { done(std::move(rows)); });
+       }});
 }
 
 void Store::history(std::string entry, int limit, std::function<void(std::vector<RunRecord>)> done) {

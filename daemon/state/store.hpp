@@ -40,6 +40,55 @@ struct ScheduleState {
   std::optional<WallTime> last_tick;  // the last scheduled fire time that was handled
 };
 
+/// A notification in the alert outbox: written before the first delivery attempt, deleted once
+/// delivered, kept as `failed` when given up (so a restart never re-sends what was abandoned).
+struct OutboxRecord {
+  std::string id;        // stable per notification (the payload's `id`)
+  std::int64_t seq = 0;  // creation order; delivery keeps it per notifier
+  std::string notifier;
+  WallTime created_at{};
+  int attempts = 0;
+  std::string state = "pending";  // pending | failed
+  std::string last_error;
+  std::string payload;  // the notification as JSON (alerts::Notification)
+};
+
+/// A mute: `target` is an entry name or "*" (everything).
+struct SilenceRecord {
+  std::string target;
+  WallTime until{};
+  std::string reason;
+  WallTime created_at{};
+  std::string created_by;  // "uid 0"
+};
+
+/// One line of the alert log: every firing/resolve the alerting engine saw, sent or not.
+struct AlertLogRecord {
+  std::int64_t id = 0;  // assigned by the database
+  WallTime at{};
+  std::string kind;
+  std::string name;
+  std::string event;
+  std::string status;  // firing | resolved
+  std::string severity;
+  std::string summary;
+  int occurrences = 1;
+  std::string action;     // notified | repeated | escalated | resolved | grouped | silenced | muted
+  std::string notifiers;  // comma-separated, empty when none
+};
+
+/// Per-entry figures over a period (the daily digest).
+struct EntrySummary {
+  std::string entry;
+  std::string kind;
+  int runs = 0;
+  int failures = 0;  // failure|timeout|down|missed
+  std::int64_t total_ms = 0;
+  std::int64_t max_ms = 0;
+  std::optional<WallTime> last_success;  // ever, not only in the period
+  std::string last_outcome;
+};
+
 /// What the daemon finds at start-up.
 struct Loaded {
   std::vector<ScheduleState> schedules;
@@ -48,6 +97,9 @@ struct Loaded {
   bool unclean_stop = false;           // the previous instance did not stop cleanly
   std::optional<WallTime> last_alive;  // its last liveness mark (or clean stop time)
   std::vector<RunRecord> interrupted;  // runs that were in progress when it died (now marked)
+  std::vector<OutboxRecord> outbox;    // pending notifications, in seq order
+  std::vector<SilenceRecord> silences;
+  std::vector<std::pair<std::string, std::string>> active_alerts;  // key -> JSON
 };
 
 class Store {
@@ -75,6 +127,25 @@ class Store {
   /// Keep at most keep_runs runs per entry (all attempts of a kept run) and none older than
   /// keep_days, except each entry's newest run; a limit <= 0 means none.
   void prune(int keep_runs, int keep_days, WallTime now);
+
+  // --- alerting ---
+  /// Write a notification to the outbox; `done(committed)` runs on the loop once it is durable
+  /// (or the write failed: the caller still delivers, it only cannot survive a crash).
+  void put_outbox(OutboxRecord r, std::function<void(bool committed)> done);
+  /// Delivered: the row goes. Given up: it stays as `failed` with its error, for status and audit.
+  void outbox_sent(std::string id);
+  void outbox_failed(std::string id, int attempts, std::string error);
+  void outbox_attempted(std::string id, int attempts, std::string error);
+  /// An alert that is firing (JSON owned by the alerting engine), or its removal.
+  void put_alert(std::string key, std::string json);
+  void delete_alert(std::string key);
+  void put_silence(SilenceRecord s);
+  void delete_silence(std::string target);
+  void log_alert(AlertLogRecord r);
+  /// Alert log newest first; `name` empty = all entries.
+  void alert_log(std::string name, int limit, std::function<void(std::vector<AlertLogRecord>)> done);
+  /// Figures per entry for runs started at or after `since`.
+  void summarize(WallTime since, std::function<void(std::vector<EntrySummary>)> done);
 
   /// Newest first, at most `limit` (negative: all); outputs omitted. Callback runs on the loop.
   void history(std::string entry, int limit, std::function<void(std::vector<RunRecord>)> done);
