@@ -71,6 +71,7 @@ struct Manager::Alert {
   bool instant = false;
   bool suppressed = false;  // a notification was withheld by a silence
   bool escalated = false;
+  bool held = false;  // `hold` label: recorded, never notified (a remedy with notify: failures)
   std::optional<WallTime> last_notified;
   std::unique_ptr<TimerHandle> repeat_timer;
   std::unique_ptr<TimerHandle> escalate_timer;
@@ -98,6 +99,7 @@ struct Manager::Alert {
             {"instant", instant},
             {"suppressed", suppressed},
             {"escalated", escalated},
+            {"held", held},
             {"last_notified", last_notified ? json::value(format_iso8601(*last_notified)) : json::value(nullptr)}};
   }
 
@@ -148,6 +150,7 @@ struct Manager::Alert {
     a->instant = bool_of("instant");
     a->suppressed = bool_of("suppressed");
     a->escalated = bool_of("escalated");
+    a->held = bool_of("held");
     a->last_notified = parse_iso8601(str(o, "last_notified"));
     return a;
   }
@@ -280,10 +283,14 @@ void Manager::open(const events::Event& e, const std::string& key) {
   a->labels = e.labels;
   a->started_at = e.at;
   a->instant = is_instant(e.event);
+  a->held = e.labels.count("hold") > 0;
+  a->labels.erase("hold");
   auto& ref = *a;
   alerts_[key] = std::move(a);
   const auto to = route(cfg_.routes, {ref.severity, ref.kind, ref.name, environment_});
-  if (muted(ref.name)) {
+  if (ref.held) {
+    record(ref, "firing", "held", to);
+  } else if (muted(ref.name)) {
     ref.suppressed = true;
     record(ref, "firing", "silenced", to);
   } else if (to.empty()) {
@@ -300,9 +307,13 @@ void Manager::observe(Alert& a, const events::Event& e) {
   a.summary = e.summary;
   a.detail = e.detail;
   for (const auto& [k, v] : e.labels) {
-    a.labels[k] = v;
+    if (k != "hold") {
+      a.labels[k] = v;
+    }
   }
-  if (e.severity != a.severity) {
+  if (a.held) {
+    record(a, "firing", "held", {});
+  } else if (e.severity != a.severity) {
     // warning <-> critical (watches): a new notification, routed for the new severity.
     a.severity = e.severity;
     const auto to = route(cfg_.routes, {a.severity, a.kind, a.name, environment_});
@@ -418,7 +429,9 @@ void Manager::on_repeat(const std::string& key) {
     return;
   }
   const auto to = a.notifiers.empty() ? route(cfg_.routes, {a.severity, a.kind, a.name, environment_}) : a.notifiers;
-  if (muted(a.name)) {
+  if (a.held) {
+    a.last_notified = ctx_.clock.now();  // nothing to repeat; look again an interval later
+  } else if (muted(a.name)) {
     a.suppressed = true;
     a.last_notified = ctx_.clock.now();  // the interval restarts; the count keeps growing
     record(a, "firing", "silenced", to);
@@ -437,7 +450,9 @@ void Manager::on_escalate(const std::string& key) {
   auto& a = *it->second;
   a.escalate_timer.reset();
   a.escalated = true;
-  if (muted(a.name)) {
+  if (a.held) {
+    record(a, "firing", "held", cfg_.escalate->notify);
+  } else if (muted(a.name)) {
     record(a, "firing", "silenced", cfg_.escalate->notify);
   } else {
     notify(a, "escalation", cfg_.escalate->notify);

@@ -74,6 +74,8 @@ class Manager {
   /// `alerts` section of the status document: firing, silences, notifiers (targets redacted).
   [[nodiscard]] boost::json::object status() const;
   [[nodiscard]] std::uint64_t given_up() const { return outbox_.given_up(); }
+  /// Notifications being written or on the wire right now (not those waiting for a retry).
+  [[nodiscard]] std::size_t in_flight() const { return outbox_.in_flight(); }
 
  private:
   struct Alert;

@@ -331,6 +331,14 @@ void Outbox::send_now(const Notification& n, std::function<void(bool, std::strin
   });
 }
 
+std::size_t Outbox::in_flight() const {
+  std::size_t n = 0;
+  for (const auto& [name, l] : lanes_) {
+    n += l->writing + (l->in_flight ? 1 : 0) + (!l->retry && !l->in_flight && l->cfg ? l->queue.size() : 0);
+  }
+  return n;
+}
+
 std::vector<LaneStatus> Outbox::status() const {
   std::vector<LaneStatus> out;
   for (const auto& [name, l] : lanes_) {

@@ -69,6 +69,8 @@ class Outbox {
   [[nodiscard]] std::vector<LaneStatus> status() const;
   [[nodiscard]] std::uint64_t given_up() const { return given_up_; }
   [[nodiscard]] bool has_notifier(const std::string& name) const;
+  /// Notifications being written or sent now; those waiting for a retry do not count.
+  [[nodiscard]] std::size_t in_flight() const;
 
  private:
   struct Item {

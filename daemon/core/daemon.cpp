@@ -320,12 +320,16 @@ void Daemon::request_stop() {
       return;
     }
     *finish = true;
-    store_->mark_clean_stop(clock_.now());
-    store_->flush([this] {
-      logger()->info("event=STOPPED");
-      io_.stop();
+    // Notifications already on the wire get up to 3 s to land (a receiver that answers gets
+    // them now, not at the next start); anything else waits in the outbox, which is durable.
+    drain_alerts(clock_.mono_now() + std::chrono::seconds(3), [this] {
+      store_->mark_clean_stop(clock_.now());
+      store_->flush([this] {
+        logger()->info("event=STOPPED");
+        io_.stop();
+      });
+      stop_deadline_ = clock_.call_after(std::chrono::seconds(5), [this] { io_.stop(); });
     });
-    stop_deadline_ = clock_.call_after(std::chrono::seconds(5), [this] { io_.stop(); });
   };
   stop_deadline_ = clock_.call_after(longest + std::chrono::seconds(5), [finish_stop] {
     logger()->warn("event=STOP_TIMEOUT some runs did not end in time");
@@ -335,6 +339,16 @@ void Daemon::request_stop() {
   checks_.shutdown();
   probes_.shutdown();
   jobs_.shutdown(finish_stop);
+}
+
+void Daemon::drain_alerts(MonoTime deadline, std::function<void()> then) {
+  if (alerts_.in_flight() == 0 || clock_.mono_now() >= deadline) {
+    then();
+    return;
+  }
+  drain_timer_ = clock_.call_after(std::chrono::milliseconds(50), [this, deadline, then = std::move(then)]() mutable {
+    drain_alerts(deadline, std::move(then));
+  });
 }
 
 void Daemon::reload(std::function<void(json::object)> done) {

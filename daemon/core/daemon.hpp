@@ -65,6 +65,7 @@ class Daemon {
   void schedule_liveness();
   void schedule_watchdog();
   void log_event(const events::Event& e);
+  void drain_alerts(MonoTime deadline, std::function<void()> then);
 
   boost::asio::io_context& io_;
   config::Config cfg_;
@@ -97,6 +98,7 @@ class Daemon {
   std::unique_ptr<TimerHandle> liveness_timer_;
   std::unique_ptr<TimerHandle> watchdog_timer_;
   std::unique_ptr<TimerHandle> stop_deadline_;
+  std::unique_ptr<TimerHandle> drain_timer_;
   std::int64_t liveness_ticks_ = 0;
   std::optional<std::chrono::milliseconds> wall_offset_;  // wall - monotonic at the last liveness tick
   bool reloading_ = false;

@@ -98,8 +98,8 @@ TEST_CASE("every config notifier type has a renderer", "[alerts][notifiers]") {
 TEST_CASE("webhook body is SPEC's payload version 1, exactly", "[alerts][notifiers]") {
   auto n = sample();
   auto body = parse(alerts::make_notifier("webhook")->render(n));
-  const std::vector<std::string> keys = {"version", "id",   "status",      "event",      "severity",
-                                         "kind",    "name", "summary",     "detail",     "host",
+  const std::vector<std::string> keys = {"version",     "id",         "status",   "event",       "severity",
+                                         "kind",        "name",       "summary",  "detail",      "host",
                                          "environment", "started_at", "ended_at", "occurrences", "labels"};
   CHECK(body.size() == keys.size());
   for (const auto& k : keys) {
@@ -581,8 +581,7 @@ TEST_CASE("outbox: backoff on failure, Retry-After honoured, order kept per noti
   CHECK(found);
 }
 
-TEST_CASE("outbox: a rejected request is given up at once and raises delivery_failed elsewhere",
-          "[alerts][outbox]") {
+TEST_CASE("outbox: a rejected request is given up at once and raises delivery_failed elsewhere", "[alerts][outbox]") {
   Fixture f;
   f.cfg.alerts.routes = {make_route({"hook"}, "job"), make_route({"hook", "backup-hook"})};
   f.manager->apply(f.cfg);
@@ -660,4 +659,26 @@ TEST_CASE("the digest summarises the last day and goes to the routes", "[alerts]
   REQUIRE(sent.size() == 1);
   CHECK(sent[0].second["event"] == "digest");
   CHECK(sent[0].second["severity"] == "info");
+}
+
+TEST_CASE("a down probe whose remedy notifies on failures only is held, not sent", "[alerts][lifecycle]") {
+  Fixture f;
+  events::Event e;
+  e.kind = events::Kind::probe;
+  e.name = "api";
+  e.event = "down";
+  e.summary = "probe api is down";
+  e.at = f.clock.now();
+  e.labels = {{"hold", "remedy"}};
+  f.manager->on_event(e);
+  CHECK(f.answer_all().empty());
+  f.advance(8h);
+  CHECK(f.answer_all().empty());
+  // The remedy failing is what people hear about.
+  f.fire("api", "restart_failed", config::Severity::critical, events::Kind::probe);
+  CHECK(f.answer_all().size() == 1);
+  // Up again: never told it was down, so no resolve either.
+  e.status = events::Status::resolved;
+  f.manager->on_event(e);
+  CHECK(f.answer_all().empty());
 }
