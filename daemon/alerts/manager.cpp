@@ -343,7 +343,7 @@ void Manager::close(const std::string& key, const events::Event& e) {
     record(a, "resolved", "closed", {});
   } else if (muted(a.name)) {
     record(a, "resolved", "silenced", {});
-  } else if (!a.last_notified) {
+  } else if (!a.last_notified || a.held || a.notifiers.empty()) {
     record(a, "resolved", "closed", {});  // never told anyone it fired: nothing to take back
   } else {
     notify(a, "resolved", a.notifiers);
@@ -381,6 +381,10 @@ Notification Manager::make(const Alert& a, const std::string& reason, const std:
 }
 
 void Manager::notify(Alert& a, const std::string& reason, const std::vector<std::string>& to) {
+  if (to.empty()) {
+    record(a, reason == "resolved" ? "resolved" : "firing", "no_route", to);
+    return;
+  }
   for (const auto& notifier : to) {
     outbox_.enqueue(make(a, reason, notifier));
   }
@@ -562,16 +566,22 @@ Expected<state::SilenceRecord> Manager::silence(const std::string& target, Durat
 }
 
 int Manager::unsilence(const std::string& target) {
+  return end_silences([&](const std::string& t, const state::SilenceRecord&) { return target == "*" || t == target; },
+                      "UNSILENCED");
+}
+
+int Manager::end_silences(const std::function<bool(const std::string&, const state::SilenceRecord&)>& which,
+                          const char* why) {
   std::vector<std::string> gone;
   for (const auto& [t, s] : silences_) {
-    if (target == "*" || t == target) {
+    if (which(t, s)) {
       gone.push_back(t);
     }
   }
   for (const auto& t : gone) {
     silences_.erase(t);
     ctx_.store.delete_silence(t);
-    logger()->info("silence target={} event=UNSILENCED", t);
+    logger()->info("silence target={} event={}", t, why);
   }
   for (const auto& t : gone) {
     release(t);
@@ -599,21 +609,7 @@ void Manager::arm_silence_timer() {
 
 void Manager::expire_silences() {
   const auto now = ctx_.clock.now();
-  std::vector<std::string> gone;
-  for (const auto& [t, s] : silences_) {
-    if (s.until <= now) {
-      gone.push_back(t);
-    }
-  }
-  for (const auto& t : gone) {
-    silences_.erase(t);
-    ctx_.store.delete_silence(t);
-    logger()->info("silence target={} event=EXPIRED", t);
-  }
-  for (const auto& t : gone) {
-    release(t);
-  }
-  arm_silence_timer();
+  end_silences([now](const std::string&, const state::SilenceRecord& s) { return s.until <= now; }, "EXPIRED");
 }
 
 void Manager::release(const std::string& target) {

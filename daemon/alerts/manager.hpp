@@ -93,6 +93,8 @@ class Manager {
   void record(const Alert& a, const std::string& status, const std::string& action, const std::vector<std::string>& to);
   void arm_silence_timer();
   void expire_silences();
+  /// Remove the silences `which` selects, then tell what they held back; returns how many.
+  int end_silences(const std::function<bool(const std::string&, const state::SilenceRecord&)>& which, const char* why);
   void release(const std::string& target);
   [[nodiscard]] bool muted(const std::string& name) const;
   [[nodiscard]] Notification make(const Alert& a, const std::string& reason, const std::string& notifier) const;

@@ -89,6 +89,19 @@ int send(const std::string& socket, const json::object& req, json::object& out,
   return r.exit;
 }
 
+/// Copy `-n` into the request as "n"; false (after saying why) when it is not a count.
+bool put_count(const Args& a, json::object& req);
+
+/// Print the reply as JSON with --json, else with `table`.
+template <class Table>
+void print_reply(const Args& a, const json::object& reply, Table table) {
+  if (a.flags.count("--json") > 0) {
+    std::cout << json::serialize(reply) << "\n";
+  } else {
+    table(reply);
+  }
+}
+
 /// A count from 1 to 10000, or 0 when `text` is not one.
 int parse_count(const std::string& text) {
   char* end = nullptr;
@@ -98,6 +111,18 @@ int parse_count(const std::string& text) {
     return 0;
   }
   return static_cast<int>(v);
+}
+
+bool put_count(const Args& a, json::object& req) {
+  if (auto it = a.options.find("-n"); it != a.options.end()) {
+    const int n = parse_count(it->second);
+    if (n < 1) {
+      std::cerr << "tend: -n must be a number from 1 to 10000\n";
+      return false;
+    }
+    req["n"] = n;
+  }
+  return true;
 }
 
 int cmd_next(const std::vector<std::string>& argv) {
@@ -184,22 +209,13 @@ int cmd_history(const std::string& socket, const std::vector<std::string>& argv)
     return usage(std::cerr, exit_usage);
   }
   json::object req{{"cmd", "history"}, {"name", a->positional[0]}};
-  if (auto it = a->options.find("-n"); it != a->options.end()) {
-    const int n = parse_count(it->second);
-    if (n < 1) {
-      std::cerr << "tend: -n must be a number from 1 to 10000\n";
-      return exit_usage;
-    }
-    req["n"] = n;
+  if (!put_count(*a, req)) {
+    return exit_usage;
   }
   json::object reply;
   int code = send(socket, req, reply);
   if (code == exit_ok) {
-    if (a->flags.count("--json") > 0) {
-      std::cout << json::serialize(reply) << "\n";
-    } else {
-      print_history(std::cout, reply);
-    }
+    print_reply(*a, reply, [](const json::object& r) { print_history(std::cout, r); });
   }
   return code;
 }
@@ -339,22 +355,13 @@ int cmd_alerts(const std::string& socket, const std::vector<std::string>& argv) 
   if (!a->positional.empty()) {
     req["name"] = a->positional[0];
   }
-  if (auto it = a->options.find("-n"); it != a->options.end()) {
-    const int n = parse_count(it->second);
-    if (n < 1) {
-      std::cerr << "tend: -n must be a number from 1 to 10000\n";
-      return exit_usage;
-    }
-    req["n"] = n;
+  if (!put_count(*a, req)) {
+    return exit_usage;
   }
   json::object reply;
   int code = send(socket, req, reply);
   if (code == exit_ok) {
-    if (a->flags.count("--json") > 0) {
-      std::cout << json::serialize(reply) << "\n";
-    } else {
-      print_alerts(std::cout, reply);
-    }
+    print_reply(*a, reply, [](const json::object& r) { print_alerts(std::cout, r); });
   }
   return code;
 }

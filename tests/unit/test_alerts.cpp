@@ -681,4 +681,11 @@ TEST_CASE("a down probe whose remedy notifies on failures only is held, not sent
   e.status = events::Status::resolved;
   f.manager->on_event(e);
   CHECK(f.answer_all().empty());
+  std::vector<state::AlertLogRecord> log;
+  f.store->alert_log("api", 10, [&](std::vector<state::AlertLogRecord> rows) { log = std::move(rows); });
+  f.drain();
+  REQUIRE(!log.empty());
+  CHECK(log.front().event == "down");
+  CHECK(log.front().action == "closed");
+  CHECK(log.back().action == "held");
 }
