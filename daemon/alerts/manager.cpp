@@ -339,12 +339,12 @@ void Manager::close(const std::string& key, const events::Event& e) {
   a.summary = e.summary.empty() ? a.summary : e.summary;
   a.detail = e.detail;
   a.labels["resolved_at"] = format_iso8601(e.at);
-  if (!cfg_.send_resolved || a.instant) {
+  // Nothing to say when resolves are off, for moments, and when nobody was told it fired.
+  const bool told = a.last_notified && !a.held && !a.notifiers.empty();
+  if (!cfg_.send_resolved || a.instant || !told) {
     record(a, "resolved", "closed", {});
   } else if (muted(a.name)) {
     record(a, "resolved", "silenced", {});
-  } else if (!a.last_notified || a.held || a.notifiers.empty()) {
-    record(a, "resolved", "closed", {});  // never told anyone it fired: nothing to take back
   } else {
     notify(a, "resolved", a.notifiers);
   }
@@ -432,7 +432,16 @@ void Manager::on_repeat(const std::string& key) {
     alerts_.erase(it);
     return;
   }
-  const auto to = a.notifiers.empty() ? route(cfg_.routes, {a.severity, a.kind, a.name, environment_}) : a.notifiers;
+  auto to = a.notifiers.empty() ? route(cfg_.routes, {a.severity, a.kind, a.name, environment_}) : a.notifiers;
+  if (a.escalated && cfg_.escalate) {
+    // The escalation target is told once (and of the resolve), not at every repeat, unless a
+    // route of the alert sends there anyway.
+    const auto routed = route(cfg_.routes, {a.severity, a.kind, a.name, environment_});
+    std::erase_if(to, [&](const std::string& n) {
+      return std::find(cfg_.escalate->notify.begin(), cfg_.escalate->notify.end(), n) != cfg_.escalate->notify.end() &&
+             std::find(routed.begin(), routed.end(), n) == routed.end();
+    });
+  }
   if (a.held) {
     a.last_notified = ctx_.clock.now();  // nothing to repeat; look again an interval later
   } else if (muted(a.name)) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <string_view>
+#include <vector>
 
 #include "util/log.hpp"
 #include "util/redact.hpp"
@@ -17,7 +19,7 @@ std::shared_ptr<spdlog::logger> logger() { return log::get("alerts"); }
 
 constexpr milliseconds kFirstBackoff{1000};
 constexpr milliseconds kMaxBackoff{5 * 60 * 1000};
-constexpr std::size_t kMaxReplyBody = 64 * 1024;
+constexpr std::size_t kMaxReplyBody = std::size_t{64} * 1024;
 
 std::string first_line(std::string_view s, std::size_t max) {
   std::string out;
@@ -195,20 +197,43 @@ std::string Outbox::scrub(const Lane& l, std::string text) const {
   if (!l.cfg) {
     return text;
   }
-  // Errors come from curl and from the receiver's reply: neither may carry the URL's path or
-  // query (Slack and Discord tokens live in the path) or a header value (Authorization).
-  replace_all(text, l.cfg->url, redact_url(l.cfg->url));
-  const auto scheme_end = l.cfg->url.find("://");
+  // Errors come from curl and from the receiver's reply: neither may carry the URL's userinfo,
+  // path or query (Slack and Discord tokens live in the path) or a header value (Authorization),
+  // whole or in parts, as servers echo them ("Cannot POST /hook/TOKEN", "invalid token TOKEN").
+  const std::string& url = l.cfg->url;
+  replace_all(text, url, redact_url(url));
+  std::vector<std::string> parts;  // secret pieces, replaced longest first
+  auto pieces = [&parts](const std::string& s, std::string_view separators) {
+    for (std::size_t b = 0; b < s.size();) {
+      const auto e = std::min(s.find_first_of(separators, b), s.size());
+      if (e - b >= 6) {
+        parts.push_back(s.substr(b, e - b));
+      }
+      b = e + 1;
+    }
+  };
+  const auto scheme_end = url.find("://");
   if (scheme_end != std::string::npos) {
-    const auto path = l.cfg->url.find('/', scheme_end + 3);
-    if (path != std::string::npos && l.cfg->url.size() - path > 4) {
-      replace_all(text, l.cfg->url.substr(path), "/***");
+    const auto authority = scheme_end + 3;
+    const auto path = std::min(url.find_first_of("/?#", authority), url.size());
+    const auto at = url.rfind('@', path);
+    if (at != std::string::npos && at >= authority) {
+      pieces(url.substr(authority, at - authority), ":");
+    }
+    if (url.size() - path > 4) {
+      replace_all(text, url.substr(path), "/***");
+      pieces(url.substr(path), "/?&=#;");
     }
   }
   for (const auto& [k, v] : l.cfg->headers) {
     if (v.size() >= 4) {
       replace_all(text, v, "***");
     }
+    pieces(v, " \t,;=");
+  }
+  std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  for (const auto& p : parts) {
+    replace_all(text, p, "***");
   }
   return text;
 }

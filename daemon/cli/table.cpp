@@ -150,6 +150,9 @@ void print_status(std::ostream& out, const json::object& doc, bool tty) {
     if (const auto* p = o.if_contains("paused"); p != nullptr && p->is_bool() && p->as_bool()) {
       state += " (paused)";
     }
+    if (const auto* m = o.if_contains("silenced_until"); m != nullptr && m->is_string()) {
+      state += " (silenced)";
+    }
     rows.push_back({text(o.if_contains("kind")), text(o.if_contains("name")), state, text(o.if_contains("last_result")),
                     when(o.if_contains("last_run")), when(o.if_contains("next_run")),
                     text(o.if_contains("consecutive_failures")), detail(o)});
