@@ -10,6 +10,7 @@
 #include <catch.hpp>
 #include <filesystem>
 
+#include "alerts/heartbeat.hpp"
 #include "alerts/manager.hpp"
 #include "alerts/notifier.hpp"
 #include "alerts/routing.hpp"
@@ -688,4 +689,33 @@ TEST_CASE("a down probe whose remedy notifies on failures only is held, not sent
   CHECK(log.front().event == "down");
   CHECK(log.front().action == "closed");
   CHECK(log.back().action == "held");
+}
+
+TEST_CASE("heartbeat: a GET every interval at a fixed rate, failures counted, stops when told", "[alerts][heartbeat]") {
+  ManualClock clock(*parse_iso8601("2026-11-21T10:00:00Z"));
+  FakeHttp http;
+  alerts::Heartbeat hb(clock, http);
+  config::HeartbeatConfig cfg{"https://hc-ping.example/SECRET-UUID", 1min};
+  hb.configure(cfg);
+  REQUIRE(http.pending.size() == 1);  // at once
+  CHECK(http.pending.front()->request.method == "GET");
+  CHECK(http.pending.front()->request.url == cfg.url);
+  CHECK(http.pending.front()->request.timeout == 10s);
+  clock.advance(3s);  // a slow answer does not shift the next ping
+  REQUIRE(http.answer(FakeHttp::ok()));
+  clock.advance(56s);
+  CHECK(http.pending.empty());
+  clock.advance(1s);
+  REQUIRE(http.pending.size() == 1);
+  REQUIRE(http.answer(FakeHttp::refused()));
+  auto s = hb.status();
+  CHECK(s["sent"] == 1);
+  CHECK(s["failed"] == 1);
+  CHECK(s["last_error"] == "connect refused");
+  CHECK(s["target"] == "https://hc-ping.example");
+  CHECK(json::serialize(s).find("SECRET") == std::string::npos);
+  hb.stop();
+  clock.advance(10min);
+  CHECK(http.pending.empty());
+  CHECK(http.sent == 2);
 }
