@@ -119,7 +119,7 @@ void Check::update(config::CheckConfig cfg) {
 void Check::retire() {
   retired_ = true;
   deadline_timer_.reset();
-  pause_timer_.reset();
+  pause_.cancel();
 }
 
 void Check::replan() {
@@ -310,23 +310,14 @@ State Check::report(Report r) {
 }
 
 void Check::pause(std::optional<WallTime> until) {
-  paused_ = true;
-  paused_until_ = until;
-  pause_timer_.reset();
-  if (until) {
-    auto delay = duration_cast<milliseconds>(*until - ctx_.clock.now());
-    pause_timer_ = ctx_.clock.call_after(std::max(delay, milliseconds(0)), [this] { resume(); });
-  }
+  pause_.hold(ctx_.clock, until, [this] { resume(); });
   logger()->info("check={} event=PAUSE until={}", cfg_.name, until ? format_iso8601(*until) : "resume");
 }
 
 void Check::resume() {
-  if (paused_) {
+  if (pause_.release()) {
     logger()->info("check={} event=RESUME", cfg_.name);
   }
-  paused_ = false;
-  paused_until_.reset();
-  pause_timer_.reset();
   if (missed_while_paused_) {
     // It was not expected to report during the pause (a deploy, a migration): give it a
     // whole period from now rather than the rest of one that began in the pause.
@@ -336,13 +327,13 @@ void Check::resume() {
   }
 }
 
-bool Check::paused_now() const { return paused_ && (!paused_until_ || ctx_.clock.now() < *paused_until_); }
+bool Check::paused_now() const { return pause_.active(ctx_.clock.now()); }
 
 Status Check::status() const {
   Status s;
   s.state = state_;
   s.paused = paused_now();
-  s.paused_until = paused_until_;
+  s.paused_until = pause_.until();
   s.last = last_;
   s.last_success = last_success_;
   s.running_since = open_start_;

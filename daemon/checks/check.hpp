@@ -13,6 +13,7 @@
 #include "events/event.hpp"
 #include "state/store.hpp"
 #include "util/clock.hpp"
+#include "util/pause.hpp"
 
 namespace tend::checks {
 
@@ -106,11 +107,9 @@ class Check {
   bool late_firing_ = false;
   bool failure_firing_ = false;
   bool retired_ = false;
-  bool paused_ = false;
   bool missed_while_paused_ = false;  // a deadline passed during the pause
-  std::optional<WallTime> paused_until_;
+  Pause pause_;
   std::unique_ptr<TimerHandle> deadline_timer_;
-  std::unique_ptr<TimerHandle> pause_timer_;
 };
 
 }  // namespace tend::checks

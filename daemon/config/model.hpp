@@ -184,6 +184,7 @@ struct ProbeConfig {
   std::map<std::string, std::string> headers;
   std::string body;
   bool follow_redirects = false;
+  bool reuse_connection = true;  // false: a new connection per probe, as Monit
   Duration interval = 30s;
   Duration timeout = 10s;
   ProbeExpect expect;

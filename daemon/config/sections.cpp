@@ -245,6 +245,7 @@ void read_probe(MapReader& m, ProbeConfig& p) {
   m.read("headers", p.headers, check_header_name, check_header_value);
   m.read("body", p.body);
   m.read("follow_redirects", p.follow_redirects);
+  m.read("reuse_connection", p.reuse_connection);
   m.read("interval", p.interval);
   m.read("timeout", p.timeout);
   m.section("expect", [&](MapReader& e) { read_expect(e, p.expect); });

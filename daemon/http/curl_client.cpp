@@ -24,6 +24,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "http/client.hpp"
 #include "http/curl_detail.hpp"
@@ -40,6 +41,17 @@ using std::chrono::milliseconds;
 // by the configuration, and a cap would queue healthy probes of a host behind its hung endpoints
 // (with their timeouts running while queued). Idle connections are still reused.
 constexpr long kMaxHostConnections = 0;
+// Connections kept open for reuse after their transfer (curl closes the oldest idle one past this).
+// curl's default grows with the transfers in flight (4x), so a burst of thousands of probes left a
+// cache of thousands, and curl 7.88 walks the whole cache when a transfer that kept its connection
+// is removed (and walks the host's connections to find one to reuse): at 10,000 probes a second
+// every request paid for every other probe's connection and the loop fell to ~600 probes/s
+// (bench/README.md, `scale`). Probes of one interval rarely overlap, so a few hundred idle
+// connections are enough to reuse one for nearly every request.
+constexpr long kMaxCachedConnections = 256;
+// Finished easy handles kept (curl_easy_reset) for the next request: curl_easy_init and _cleanup
+// were ~8% of tendd's CPU at 100 probes a second.
+constexpr std::size_t kMaxSpareHandles = 64;
 constexpr long kMaxRedirects = 5;
 // Response headers kept per request; past this they are read and dropped, so memory per request
 // stays bounded (body cap + this) whatever a server sends.
@@ -127,6 +139,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches_;
   std::unordered_map<CURL*, std::shared_ptr<Transfer>> transfers_;
   std::unordered_map<std::string, WallTime> cert_expiry_by_origin_;
+  std::vector<CURL*> spare_;  // reset easy handles, not in the multi
+  bool kick_posted_ = false;  // a zero-timeout socket_action is already posted
   bool shut_down_ = false;
 };
 
@@ -144,6 +158,7 @@ void Engine::start() {
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Engine::on_timer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, kMaxHostConnections);
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, kMaxCachedConnections);
 }
 
 void Engine::shutdown() {
@@ -157,6 +172,10 @@ void Engine::shutdown() {
     detach(*t);
   }
   transfers_.clear();
+  for (CURL* e : spare_) {
+    curl_easy_cleanup(e);
+  }
+  spare_.clear();
   // Closes cached connections; curl reports each with CURL_POLL_REMOVE, so the watches must still
   // exist here and are dropped only afterwards.
   curl_multi_cleanup(multi_);
@@ -176,7 +195,12 @@ std::shared_ptr<Transfer> Engine::send(Request req, Callback done) {
     deliver_later(t, std::move(r));
     return t;
   }
-  t->easy = curl_easy_init();
+  if (spare_.empty()) {
+    t->easy = curl_easy_init();
+  } else {
+    t->easy = spare_.back();
+    spare_.pop_back();
+  }
   if (t->easy == nullptr || !configure(*t) || curl_multi_add_handle(multi_, t->easy) != CURLM_OK) {
     detach(*t);
     Response r;
@@ -275,7 +299,13 @@ void Engine::detach(Transfer& t) {
     if (t.owner != nullptr && multi_ != nullptr) {
       curl_multi_remove_handle(multi_, t.easy);
     }
-    curl_easy_cleanup(t.easy);
+    if (multi_ != nullptr && !shut_down_ && spare_.size() < kMaxSpareHandles) {
+      // Options back to defaults; what reset keeps (connections, DNS cache) belongs to the multi.
+      curl_easy_reset(t.easy);
+      spare_.push_back(t.easy);
+    } else {
+      curl_easy_cleanup(t.easy);
+    }
     t.easy = nullptr;
   }
   curl_slist_free_all(t.headers);
@@ -394,10 +424,27 @@ void Engine::arm_timer(long timeout_ms) {
     timer_.cancel();  // curl has nothing timed left
     return;
   }
-  // 0 means "act now", but curl must not be re-entered from inside its own callback: an expired
-  // timer completes on the next turn of the loop instead.
-  timer_.expires_after(milliseconds(timeout_ms));
   std::weak_ptr<Engine> weak_self = weak_from_this();
+  if (timeout_ms == 0) {
+    // "Act now" comes with every new transfer. curl must not be re-entered from inside its own
+    // callback, so it runs on the next turn of the loop: one posted action for all the transfers
+    // added in this turn, and no timerfd update each time (which, with the cancelled wait it
+    // leaves behind, was ~5% of tendd's CPU at 1,000 probes a second). A wait still armed for a
+    // later time may fire anyway: a timeout action with nothing expired is harmless.
+    if (!kick_posted_) {
+      kick_posted_ = true;
+      asio::post(io_, [weak_self] {
+        auto self = weak_self.lock();
+        if (!self || self->shut_down_) {
+          return;
+        }
+        self->kick_posted_ = false;
+        self->socket_action(CURL_SOCKET_TIMEOUT, 0);
+      });
+    }
+    return;
+  }
+  timer_.expires_after(milliseconds(timeout_ms));
   timer_.async_wait([weak_self](const boost::system::error_code& ec) {
     auto self = weak_self.lock();
     if (ec || !self || self->shut_down_) {

@@ -156,7 +156,7 @@ void Job::update(config::JobConfig cfg) {
 void Job::retire() {
   retired_ = true;
   tick_timer_.reset();
-  pause_timer_.reset();
+  pause_.cancel();
   next_run_.reset();
 }
 
@@ -230,7 +230,7 @@ void Job::on_tick(WallTime tick) {
   trigger(Trigger::schedule, nullptr);
 }
 
-bool Job::paused_now() const { return paused_ && (!paused_until_ || ctx_.clock.now() < *paused_until_); }
+bool Job::paused_now() const { return pause_.active(ctx_.clock.now()); }
 
 bool Job::alert_on(const std::string& event) const {
   return std::find(cfg_.alert_on.begin(), cfg_.alert_on.end(), event) != cfg_.alert_on.end();
@@ -540,23 +540,14 @@ void Job::finish_run(const std::shared_ptr<Run>& run, const state::RunRecord& re
 }
 
 void Job::pause(std::optional<WallTime> until) {
-  paused_ = true;
-  paused_until_ = until;
-  pause_timer_.reset();
-  if (until) {
-    auto delay = duration_cast<milliseconds>(*until - ctx_.clock.now());
-    pause_timer_ = ctx_.clock.call_after(std::max(delay, milliseconds(0)), [this] { resume(); });
-  }
+  pause_.hold(ctx_.clock, until, [this] { resume(); });
   logger()->info("job={} event=PAUSE until={}", cfg_.name, until ? format_iso8601(*until) : "resume");
 }
 
 void Job::resume() {
-  if (paused_) {
+  if (pause_.release()) {
     logger()->info("job={} event=RESUME", cfg_.name);
   }
-  paused_ = false;
-  paused_until_.reset();
-  pause_timer_.reset();
 }
 
 void Job::shutdown(std::function<void()> done) {
@@ -602,7 +593,7 @@ Status Job::status() const {
   s.running = !runs_.empty();
   s.running_count = static_cast<int>(runs_.size());
   s.paused = paused_now();
-  s.paused_until = paused_until_;
+  s.paused_until = pause_.until();
   s.last = last_;
   s.next_run = next_run_;
   s.consecutive_failures = consecutive_failures_;

@@ -16,6 +16,7 @@
 #include "process/launcher.hpp"
 #include "state/store.hpp"
 #include "util/clock.hpp"
+#include "util/pause.hpp"
 
 namespace tend::jobs {
 
@@ -105,13 +106,11 @@ class Job : public std::enable_shared_from_this<Job> {
   config::JobConfig cfg_;
   std::list<std::shared_ptr<Run>> runs_;
   std::unique_ptr<TimerHandle> tick_timer_;
-  std::unique_ptr<TimerHandle> pause_timer_;
   std::optional<schedule::Seconds> last_tick_;  // last handled cron tick
   std::optional<WallTime> next_run_;
   std::int64_t every_count_ = 0;  // @every ticks handled
   bool retired_ = false;
-  bool paused_ = false;
-  std::optional<WallTime> paused_until_;
+  Pause pause_;
   std::optional<state::RunRecord> last_;
   int consecutive_failures_ = 0;
   std::set<std::string> firing_;  // failure events currently firing ("failure", "timeout"), for resolve

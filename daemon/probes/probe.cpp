@@ -86,7 +86,7 @@ void Probe::start() {
 void Probe::retire() {
   retired_ = true;
   timer_.reset();
-  pause_timer_.reset();
+  pause_.cancel();
   remedy_timer_.reset();
   in_flight_.reset();
 }
@@ -103,7 +103,7 @@ void Probe::schedule_next() {
   });
 }
 
-bool Probe::paused_now() const { return paused_ && (!paused_until_ || ctx_.clock.now() < *paused_until_); }
+bool Probe::paused_now() const { return pause_.active(ctx_.clock.now()); }
 
 http::Request Probe::request() const {
   http::Request r;
@@ -115,6 +115,7 @@ http::Request Probe::request() const {
   r.timeout = cfg_.timeout;
   r.verify_tls = cfg_.tls.verify;
   r.follow_redirects = cfg_.follow_redirects;
+  r.fresh_connection = !cfg_.reuse_connection;
   return r;
 }
 
@@ -332,35 +333,25 @@ void Probe::record_restart(const std::string& outcome, const std::string& reason
 }
 
 void Probe::pause(std::optional<WallTime> until) {
-  paused_ = true;
-  paused_until_ = until;
-  pause_timer_.reset();
-  if (until) {
-    std::weak_ptr<Probe> weak = weak_from_this();
-    pause_timer_ = ctx_.clock.call_after(
-        std::max(duration_cast<milliseconds>(*until - ctx_.clock.now()), milliseconds(0)), [weak] {
-          if (auto self = weak.lock()) {
-            self->resume();
-          }
-        });
-  }
+  pause_.hold(ctx_.clock, until, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) {
+      self->resume();
+    }
+  });
   logger()->info("probe={} event=PAUSE until={}", cfg_.name, until ? format_iso8601(*until) : "resume");
 }
 
 void Probe::resume() {
-  if (paused_) {
+  if (pause_.release()) {
     logger()->info("probe={} event=RESUME", cfg_.name);
   }
-  paused_ = false;
-  paused_until_.reset();
-  pause_timer_.reset();
 }
 
 Status Probe::status() const {
   Status s;
   s.state = state_;
   s.paused = paused_now();
-  s.paused_until = paused_until_;
+  s.paused_until = pause_.until();
   s.last_run = last_run_;
   const auto now = ctx_.clock.mono_now();
   s.next_run = ctx_.clock.now() + duration_cast<milliseconds>(next_at_ - now);
@@ -391,6 +382,11 @@ void Probe::publish(const std::string& event, events::Status status, config::Sev
   e.detail = std::move(detail);
   e.at = ctx_.clock.now();
   e.labels = {{"url", redact_url(cfg_.url)}, {"latency_ms", std::to_string(latency_ms_)}};
+  if (event == "down" && cfg_.remedy && cfg_.remedy->notify == config::RemedyNotify::failures) {
+    // `notify: failures`: the remedy handles a down probe; people hear of it only when a restart
+    // fails or hits the limit (restart_failed, restart_limit). Alerting holds the notification.
+    e.labels["hold"] = "remedy";
+  }
   ctx_.bus.publish(e);
 }
 

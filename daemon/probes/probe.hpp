@@ -15,6 +15,7 @@
 #include "remedies/remedy.hpp"
 #include "state/store.hpp"
 #include "util/clock.hpp"
+#include "util/pause.hpp"
 
 namespace tend::probes {
 
@@ -91,13 +92,11 @@ class Probe : public std::enable_shared_from_this<Probe> {
   std::shared_ptr<BodyRegex> regex_;
   std::unique_ptr<remedies::Remedy> remedy_;
   std::unique_ptr<TimerHandle> timer_;
-  std::unique_ptr<TimerHandle> pause_timer_;
   std::unique_ptr<TimerHandle> remedy_timer_;  // settle wait, breaker cooldown
   std::unique_ptr<http::Handle> in_flight_;
   MonoTime next_at_{};
   bool retired_ = false;
-  bool paused_ = false;
-  std::optional<WallTime> paused_until_;
+  Pause pause_;
 
   State state_ = State::unknown;
   int failures_ = 0;   // consecutive

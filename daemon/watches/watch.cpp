@@ -110,36 +110,27 @@ void Watch::update(config::WatchConfig cfg) {
 void Watch::retire() {
   retired_ = true;
   eval_timer_.reset();
-  pause_timer_.reset();
+  pause_.cancel();
   if (follower_) {
     follower_->stop();
   }
 }
 
 void Watch::pause(std::optional<WallTime> until) {
-  paused_ = true;
-  paused_until_ = until;
-  pause_timer_.reset();
-  if (until) {
-    auto delay = duration_cast<milliseconds>(*until - ctx_.clock.now());
-    pause_timer_ = ctx_.clock.call_after(std::max(delay, milliseconds(0)), [this] { resume(); });
-  }
+  pause_.hold(ctx_.clock, until, [this] { resume(); });
   logger()->info("watch={} event=PAUSE until={}", cfg_.name, until ? format_iso8601(*until) : "resume");
 }
 
 void Watch::resume() {
-  if (paused_) {
+  if (pause_.release()) {
     logger()->info("watch={} event=RESUME", cfg_.name);
   }
-  paused_ = false;
-  paused_until_.reset();
-  pause_timer_.reset();
   if (!retired_) {
     evaluate();  // a condition that began while paused is raised now
   }
 }
 
-bool Watch::paused_now() const { return paused_ && (!paused_until_ || ctx_.clock.now() < *paused_until_); }
+bool Watch::paused_now() const { return pause_.active(ctx_.clock.now()); }
 
 void Watch::ingest(std::string_view line, bool overlong) {
   ++lines_;
@@ -285,7 +276,7 @@ Status Watch::status() const {
   Status s;
   s.state = state_;
   s.paused = paused_now();
-  s.paused_until = paused_until_;
+  s.paused_until = pause_.until();
   s.rate = rate_;
   s.requests = totals_.requests;
   s.errors = totals_.errors;

@@ -12,6 +12,7 @@
 #include "config/model.hpp"
 #include "events/event.hpp"
 #include "util/clock.hpp"
+#include "util/pause.hpp"
 #include "watches/follower.hpp"
 #include "watches/parse.hpp"
 #include "watches/window.hpp"
@@ -90,10 +91,8 @@ class Watch {
   Window window_;
   std::unique_ptr<Follower> follower_;
   std::unique_ptr<TimerHandle> eval_timer_;
-  std::unique_ptr<TimerHandle> pause_timer_;
   bool retired_ = false;
-  bool paused_ = false;
-  std::optional<WallTime> paused_until_;
+  Pause pause_;
 
   // Counted since the last evaluate(), not yet in the window (one clock read per batch).
   std::uint64_t pending_requests_ = 0;

@@ -296,6 +296,7 @@ TEST_CASE("the SPEC example loads with its values and the defaults", "[config]")
   CHECK(api.failure_threshold == 3);
   CHECK(api.success_threshold == 1);
   CHECK_FALSE(api.follow_redirects);
+  CHECK(api.reuse_connection);
   REQUIRE(api.remedy);
   CHECK(api.remedy->type == "pm2");
   CHECK(api.remedy->target == "api");
@@ -869,6 +870,7 @@ probes:
     unix_socket: /run/app.sock
     method: HEAD
     follow_redirects: true
+    reuse_connection: false
     expect:
       status: ["2xx", 301, "400-404"]
       body_regex: "ok|fine"
@@ -887,6 +889,8 @@ probes:
   CHECK(a.unix_socket == "/run/app.sock");
   CHECK(a.method == "HEAD");
   CHECK(a.follow_redirects);
+  CHECK_FALSE(a.reuse_connection);
+  CHECK(c.probes[1].reuse_connection);  // default
   CHECK(a.expect.status == std::vector<StatusRange>{{200, 299}, {301, 301}, {400, 404}});
   CHECK(a.expect.body_regex == "ok|fine");
   CHECK(a.expect.json == JsonExpect{"/status", "ok"});
