@@ -73,6 +73,7 @@ struct Manager::Alert {
   bool escalated = false;
   bool held = false;  // `hold` label: recorded, never notified (a remedy with notify: failures)
   std::optional<WallTime> last_notified;
+  std::optional<WallTime> last_logged;  // the alert log's last line about it (not persisted)
   std::unique_ptr<TimerHandle> repeat_timer;
   std::unique_ptr<TimerHandle> escalate_timer;
 
@@ -311,8 +312,13 @@ void Manager::observe(Alert& a, const events::Event& e) {
       a.labels[k] = v;
     }
   }
+  // More of the same: the count grows; the log gets a line at most once a minute per alert (a
+  // job failing every second for a week must not write 600,000 lines), plus the first one.
+  const bool log_it = !a.last_logged || ctx_.clock.now() - *a.last_logged >= std::chrono::minutes(1);
   if (a.held) {
-    record(a, "firing", "held", {});
+    if (log_it) {
+      record(a, "firing", "held", {});
+    }
   } else if (e.severity != a.severity) {
     // warning <-> critical (watches): a new notification, routed for the new severity.
     a.severity = e.severity;
@@ -324,7 +330,7 @@ void Manager::observe(Alert& a, const events::Event& e) {
       notify(a, "changed", to);
     }
     arm_timers(a);
-  } else {
+  } else if (log_it) {
     record(a, "firing", muted(a.name) ? "silenced" : "grouped", {});
   }
   persist(a);
@@ -523,8 +529,9 @@ void Manager::on_give_up(const Notification& n, const std::string& error) {
 
 void Manager::persist(const Alert& a) { ctx_.store.put_alert(a.key, json::serialize(a.to_json())); }
 
-void Manager::record(const Alert& a, const std::string& status, const std::string& action,
+void Manager::record(Alert& a, const std::string& status, const std::string& action,
                      const std::vector<std::string>& to) {
+  a.last_logged = ctx_.clock.now();
   state::AlertLogRecord r;
   r.at = ctx_.clock.now();
   r.kind = a.kind;

@@ -90,7 +90,7 @@ class Manager {
   void on_escalate(const std::string& key);
   void on_give_up(const Notification& n, const std::string& error);
   void persist(const Alert& a);
-  void record(const Alert& a, const std::string& status, const std::string& action, const std::vector<std::string>& to);
+  void record(Alert& a, const std::string& status, const std::string& action, const std::vector<std::string>& to);
   void arm_silence_timer();
   void expire_silences();
   /// Remove the silences `which` selects, then tell what they held back; returns how many.

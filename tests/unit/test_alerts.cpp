@@ -368,6 +368,13 @@ TEST_CASE("a burst of 1,000 failures is one notification, counted", "[alerts][li
   auto firing = f.manager->status()["firing"].as_array();
   REQUIRE(firing.size() == 1);
   CHECK(firing[0].as_object().at("occurrences") == 1000);
+  // The alert log says so once (one line a minute at most while grouping), not 1,000 times.
+  std::vector<state::AlertLogRecord> log;
+  f.store->alert_log("backup", 100, [&](std::vector<state::AlertLogRecord> rows) { log = std::move(rows); });
+  f.drain();
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].action == "firing");
+  CHECK(log[0].notifiers == "hook");
 
   // The repeat carries the count, the same started_at and a new id.
   f.advance(4h);
