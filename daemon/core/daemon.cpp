@@ -119,8 +119,9 @@ Daemon::Daemon(boost::asio::io_context& io, config::Config cfg, config::Sources 
                  [this] { return ++last_run_id_; },
                  [this](const config::RemedyConfig& r) { return remedies::make_remedy(r, remedy_ctx_); }},
       probes_(probe_ctx_),
-      alerts_(alerts::Context{clock_, *store_, *http_, std::string("tend/") + version()}),
-      heartbeat_(clock_, *http_),
+      alert_http_(http::make_curl_client(io)),
+      alerts_(alerts::Context{clock_, *store_, *alert_http_, std::string("tend/") + version()}),
+      heartbeat_(clock_, *alert_http_),
       signals_(io, SIGTERM, SIGINT, SIGHUP),
       clock_fd_(io) {
   job_ctx_.run_builtin = [this](const std::string& job, const std::string& builtin, jobs::BuiltinDone done) {

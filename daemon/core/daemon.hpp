@@ -89,6 +89,9 @@ class Daemon {
   remedies::Context remedy_ctx_;
   probes::Context probe_ctx_;
   probes::Manager probes_;
+  // Notifications and the heartbeat have their own HTTP client: however many probe targets hang,
+  // an alert never waits behind them for a transfer slot.
+  std::unique_ptr<http::Client> alert_http_;
   alerts::Manager alerts_;
   alerts::Heartbeat heartbeat_;
   std::unique_ptr<control::Server> control_;
