@@ -347,10 +347,10 @@ void Manager::close(const std::string& key, const events::Event& e) {
   a.labels["resolved_at"] = format_iso8601(e.at);
   // Nothing to say when resolves are off, for moments, and when nobody was told it fired.
   const bool told = a.last_notified && !a.held && !a.notifiers.empty();
+  // A resolve goes out even under a silence: whoever was told it fired (a pager's open incident)
+  // must hear that it ended, and it is the opposite of noise.
   if (!cfg_.send_resolved || a.instant || !told) {
     record(a, "resolved", "closed", {});
-  } else if (muted(a.name)) {
-    record(a, "resolved", "silenced", {});
   } else {
     notify(a, "resolved", a.notifiers);
   }

@@ -60,6 +60,26 @@ std::optional<std::string> check_http_url(const std::string& url, const std::str
   if (rest.empty() || rest.front() == '/' || rest.front() == '?' || rest.front() == '#') {
     return "url has no host";
   }
+  // The port, if any: after the last ':' of the host part (not inside an [IPv6] literal).
+  std::string_view authority = rest.substr(0, std::min(rest.find_first_of("/?#"), rest.size()));
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);
+  }
+  const auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
+    const std::string_view port = authority.substr(colon + 1);
+    int value = 0;
+    const bool digits = !port.empty() && port.size() <= 5 &&
+                        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) {
+      for (char c : port) {
+        value = value * 10 + (c - '0');
+      }
+    }
+    if (!digits || value < 1 || value > 65535) {
+      return "url port must be a number from 1 to 65535";
+    }
+  }
   return std::nullopt;
 }
 

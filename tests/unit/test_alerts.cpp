@@ -726,3 +726,20 @@ TEST_CASE("heartbeat: a GET every interval at a fixed rate, failures counted, st
   CHECK(http.pending.empty());
   CHECK(http.sent == 2);
 }
+
+TEST_CASE("a resolve goes out under a silence to whoever was told it fired", "[alerts][silences]") {
+  Fixture f;
+  f.fire("backup");
+  CHECK(f.answer_all().size() == 1);
+  REQUIRE(f.manager->silence("backup", 1h, "deploy", "uid 0"));
+  f.fire("backup");
+  CHECK(f.answer_all().empty());
+  f.resolve("backup");
+  auto resolved = f.answer_all();
+  REQUIRE(resolved.size() == 1);
+  CHECK(resolved[0].second["status"] == "resolved");
+  // Fired and resolved within the silence: nobody was told, nothing to take back.
+  f.fire("backup");
+  f.resolve("backup");
+  CHECK(f.answer_all().empty());
+}

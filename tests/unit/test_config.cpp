@@ -802,6 +802,26 @@ alerts:
   }
 }
 
+TEST_CASE("urls: the port, when given, is 1 to 65535", "[config][notifiers]") {
+  const auto r = load(R"(
+notifiers:
+  a: {type: webhook, url: "http://127.0.0.1:99999/SECRET"}
+  b: {type: webhook, url: "http://user:pw@host:0/x"}
+  c: {type: webhook, url: "http://host:8x/x"}
+  d: {type: webhook, url: "http://[::1]:8080/x"}
+  e: {type: webhook, url: "https://[::1]/x"}
+  f: {type: webhook, url: "http://host:65535"}
+alerts:
+  routes: [{notify: [a, b, c, d, e, f]}]
+)");
+  INFO(dump(r));
+  REQUIRE(r.errors.size() == 3);
+  check_at(r.errors[0], 2, 27, "notifiers.a.url", "url port must be a number from 1 to 65535");
+  check_at(r.errors[1], 3, 27, "notifiers.b.url", "url port must be a number from 1 to 65535");
+  check_at(r.errors[2], 4, 27, "notifiers.c.url", "url port must be a number from 1 to 65535");
+  CHECK(r.errors[0].to_string().find("SECRET") == std::string::npos);
+}
+
 TEST_CASE("a default route is required once there are notifiers", "[config][alerts]") {
   SECTION("no alerts section") {
     const auto r = load(R"(
