@@ -193,8 +193,16 @@ void Manager::start(const config::Config& cfg, const state::Loaded& loaded) {
     }
     if (a->kind == "watch") {
       // Watches start over at the end of their file with an empty window: the condition is
-      // judged afresh and fires again if it still holds.
-      record(*a, "resolved", "reset", {});
+      // judged afresh and fires again if it still holds. Whoever was told it fired hears that it
+      // is closed and why, rather than keeping an incident nothing will ever resolve.
+      a->summary = "watch " + a->name + ": tendd restarted; the error rate is judged afresh from new lines";
+      a->detail.clear();
+      const bool told = a->last_notified && !a->held && !a->notifiers.empty();
+      if (cfg_.send_resolved && told) {
+        notify(*a, "resolved", a->notifiers);
+      } else {
+        record(*a, "resolved", "reset", {});
+      }
       ctx_.store.delete_alert(key);
       continue;
     }

@@ -743,3 +743,15 @@ TEST_CASE("a resolve goes out under a silence to whoever was told it fired", "[a
   f.resolve("backup");
   CHECK(f.answer_all().empty());
 }
+
+TEST_CASE("a watch alert told before a restart is closed with a resolve that says why", "[alerts][durability]") {
+  Fixture f;
+  f.fire("api", "error_rate", config::Severity::warning, events::Kind::watch);
+  CHECK(f.answer_all().size() == 1);
+  f.open();
+  auto sent = f.answer_all();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].second["status"] == "resolved");
+  CHECK(std::string(sent[0].second["summary"].as_string()).find("judged afresh") != std::string::npos);
+  CHECK(f.manager->status()["firing"].as_array().empty());
+}
