@@ -372,6 +372,46 @@ TEST_CASE("a hung or trickling target delays no other request", "[http]") {
   CHECK(hung->error == "timeout after 4s");
 }
 
+TEST_CASE("past the limit of requests in flight, the rest wait their turn within their timeout", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  constexpr int hung_count = 300;  // more than the client runs at once (kMaxInFlight)
+  constexpr auto timeout = 1s;
+  const auto start = SteadyClock::now();
+  int hung_done = 0;
+  int hung_timeouts = 0;
+  std::vector<std::unique_ptr<tend::http::Handle>> handles;
+  for (int i = 0; i < hung_count; ++i) {
+    Request r = get(server.url("/hang"));
+    r.timeout = timeout;
+    handles.push_back(client->send(r, [&](Response resp) {
+      ++hung_done;
+      hung_timeouts += resp.failure == Failure::timeout ? 1 : 0;
+    }));
+  }
+  bool cancelled_called = false;
+  auto cancelled = client->send(get(server.url("/ok")), [&](Response) { cancelled_called = true; });
+  cancelled->cancel();  // still queued: it must never start nor call back
+  int ok_done = 0;
+  int ok = 0;
+  for (int i = 0; i < 20; ++i) {
+    handles.push_back(client->send(get(server.url("/ok")), [&](Response resp) {
+      ++ok_done;
+      ok += resp.status == 200 ? 1 : 0;
+    }));
+  }
+  REQUIRE(run_until(io, [&] { return hung_done == hung_count && ok_done == 20; }));
+  const auto elapsed = SteadyClock::now() - start;
+  INFO("all done after " << std::chrono::duration_cast<milliseconds>(elapsed).count() << " ms");
+  CHECK(hung_timeouts == hung_count);
+  CHECK(ok == 20);
+  CHECK_FALSE(cancelled_called);
+  // The time spent waiting for a slot counts toward the timeout: the hung requests that waited end
+  // with the first ones, not one full timeout later.
+  CHECK(elapsed < 2 * timeout - 100ms);
+}
+
 TEST_CASE("a cancelled request never calls back", "[http]") {
   HttpTestServer server;
   asio::io_context io;
