@@ -81,6 +81,7 @@ class Probe : public std::enable_shared_from_this<Probe> {
   void on_verified(bool up, const std::string& reason);
   void record_restart(const std::string& outcome, const std::string& reason, const std::string& output,
                       std::chrono::milliseconds duration);
+  void record_result(const http::Response& resp, const Verdict& verdict, WallTime now);
   void publish(const std::string& event, events::Status status, config::Severity severity, std::string summary,
                std::string detail);
   void prune_restarts();
@@ -97,6 +98,11 @@ class Probe : public std::enable_shared_from_this<Probe> {
   MonoTime next_at_{};
   bool retired_ = false;
   Pause pause_;
+  // The last result written to history (see record_result).
+  std::string recorded_result_;
+  std::string recorded_reason_;
+  std::optional<MonoTime> recorded_at_;
+  static constexpr std::chrono::seconds kHistorySample{60};
 
   State state_ = State::unknown;
   int failures_ = 0;   // consecutive

@@ -135,8 +135,7 @@ probes:
 """)
         wait_for(lambda: "event=restart_limit status=firing" in d.log_text(), timeout=30, what="restart_limit")
         # Keep failing for a while longer: no more restarts, no second restart_limit.
-        wait_for(lambda: len([r for r in d.history("broken", n=200) if r["outcome"] == "down"]) >= 25,
-                 timeout=30, what="more failures")
+        wait_for(lambda: d.entry("broken")["consecutive_failures"] >= 25, timeout=30, what="more failures")
         log = d.log_text()
         self.assertEqual(log.count("event=RESTART remedy="), 3)
         self.assertEqual(log.count("event=restart_limit status=firing"), 1)

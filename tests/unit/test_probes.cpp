@@ -304,3 +304,39 @@ TEST_CASE("a certificate close to expiry raises cert_expiring once", "[probes][t
   f.tick(r);
   CHECK(f.count("cert_expiring", events::Status::resolved) == 1);
 }
+
+TEST_CASE("history keeps every change and one sample a minute, not a row per result", "[probes]") {
+  Fixture f;
+  auto probe = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false), std::nullopt);
+  probe->start();
+  auto rows = [&] {
+    std::vector<state::RunRecord> out;
+    bool done = false;
+    f.store->history("api", -1, [&](std::vector<state::RunRecord> r) {
+      out = std::move(r);
+      done = true;
+    });
+    while (!done) {  // the store's worker posts the answer to the loop
+      f.io.restart();
+      f.io.run_one();
+    }
+    return out;
+  };
+  for (int i = 0; i < 6; ++i) {  // 6 results at 10 s: one row
+    f.tick(FakeHttp::ok());
+  }
+  CHECK(rows().size() == 1);
+  f.tick(FakeHttp::ok(500));  // a change: a row
+  f.tick(FakeHttp::ok(500));
+  f.tick(FakeHttp::ok(502));  // a new reason: a row
+  CHECK(rows().size() == 3);
+  for (int i = 0; i < 7; ++i) {  // 70 s more of the same: one sample
+    f.tick(FakeHttp::ok(502));
+  }
+  auto all = rows();
+  REQUIRE(all.size() == 4);
+  CHECK(all[0].outcome == "down");
+  CHECK(all[0].reason == "status 502");
+  CHECK(all[3].outcome == "up");
+  probe->retire();
+}
