@@ -280,7 +280,7 @@ void Manager::on_event(const events::Event& e) {
   }
 }
 
-void Manager::open(const events::Event& e, const std::string& key) {
+Manager::Alert& Manager::add(const std::string& key, const events::Event& e) {
   auto a = std::make_unique<Alert>();
   a->key = key;
   a->kind = events::to_string(e.kind);
@@ -296,19 +296,27 @@ void Manager::open(const events::Event& e, const std::string& key) {
   a->labels.erase("hold");
   auto& ref = *a;
   alerts_[key] = std::move(a);
-  const auto to = route(cfg_.routes, {ref.severity, ref.kind, ref.name, environment_});
-  if (ref.held) {
-    record(ref, "firing", "held", to);
-  } else if (muted(ref.name)) {
-    ref.suppressed = true;
-    record(ref, "firing", "silenced", to);
+  return ref;
+}
+
+void Manager::tell_first(Alert& a, const std::vector<std::string>& to) {
+  if (a.held) {
+    record(a, "firing", "held", to);
   } else if (to.empty()) {
-    record(ref, "firing", "no_route", to);
+    record(a, "firing", "no_route", to);
+  } else if (muted(a.name)) {
+    a.suppressed = true;
+    record(a, "firing", "silenced", to);
   } else {
-    notify(ref, "firing", to);
+    notify(a, "firing", to);
   }
-  arm_timers(ref);
-  persist(ref);
+  arm_timers(a);
+  persist(a);
+}
+
+void Manager::open(const events::Event& e, const std::string& key) {
+  auto& a = add(key, e);
+  tell_first(a, route(cfg_.routes, {a.severity, a.kind, a.name, environment_}));
 }
 
 void Manager::observe(Alert& a, const events::Event& e) {
@@ -508,31 +516,10 @@ void Manager::on_give_up(const Notification& n, const std::string& error) {
     observe(*it->second, e);
     return;
   }
-  auto a = std::make_unique<Alert>();
-  a->key = key;
-  a->kind = "daemon";
-  a->name = e.name;
-  a->event = e.event;
-  a->severity = e.severity;
-  a->summary = e.summary;
-  a->detail = e.detail;
-  a->labels = e.labels;
-  a->started_at = e.at;
-  a->instant = true;
-  auto& ref = *a;
-  alerts_[key] = std::move(a);
-  auto to = route(cfg_.routes, {ref.severity, ref.kind, ref.name, environment_});
+  auto& a = add(key, e);
+  auto to = route(cfg_.routes, {a.severity, a.kind, a.name, environment_});
   std::erase(to, n.notifier);
-  if (to.empty()) {
-    record(ref, "firing", "no_route", to);
-  } else if (muted(ref.name)) {
-    ref.suppressed = true;
-    record(ref, "firing", "silenced", to);
-  } else {
-    notify(ref, "firing", to);
-  }
-  arm_timers(ref);
-  persist(ref);
+  tell_first(a, to);
 }
 
 void Manager::persist(const Alert& a) { ctx_.store.put_alert(a.key, json::serialize(a.to_json())); }

@@ -81,6 +81,9 @@ class Manager {
   struct Alert;
 
   void drop_removed(const config::Config& cfg);
+  Alert& add(const std::string& key, const events::Event& e);
+  /// The first word about a new alert: notified, or held, unrouted or silenced (then logged).
+  void tell_first(Alert& a, const std::vector<std::string>& to);
   void open(const events::Event& e, const std::string& key);
   void observe(Alert& a, const events::Event& e);
   void close(const std::string& key, const events::Event& e);
