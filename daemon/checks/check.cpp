@@ -165,7 +165,7 @@ void Check::plan() {
   if (state_ == State::late) {
     return;  // already late: the next report, not a timer, changes that
   }
-  const auto delay = duration_cast<milliseconds>(*deadline_ - ctx_.clock.now());
+  const auto delay = std::chrono::ceil<milliseconds>(*deadline_ - ctx_.clock.now());
   deadline_timer_ = ctx_.clock.call_after(std::max(delay, milliseconds(0)), [this] { on_deadline(); });
 }
 

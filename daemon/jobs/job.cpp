@@ -213,8 +213,15 @@ void Job::arm_cron(std::optional<schedule::Seconds> next) {
   }
   const auto tick = *next;
   next_run_ = WallTime(tick);
-  const auto delay = duration_cast<milliseconds>(WallTime(tick) - ctx_.clock.now());
-  tick_timer_ = ctx_.clock.call_after(std::max(delay, milliseconds(0)), [this, tick] {
+  // Rounded up, and checked again when the timer fires: a job due at 10:00:00 must not start at
+  // 09:59:59.9995 (a truncated delay, or the monotonic clock running ahead of a slewed wall
+  // clock), where its own `date` would still say the previous second, or the previous day.
+  const auto delay = std::chrono::ceil<milliseconds>(WallTime(tick) - ctx_.clock.now());
+  tick_timer_ = ctx_.clock.call_after(std::max(delay, milliseconds(0)), [this, tick, next] {
+    if (ctx_.clock.now() < WallTime(tick)) {
+      arm_cron(next);
+      return;
+    }
     last_tick_ = tick;
     ctx_.store.put_schedule({cfg_.name, WallTime(tick)});
     on_tick(WallTime(tick));

@@ -42,7 +42,7 @@ class ManualClock final : public Clock {
   }
 
   /// Step only the wall clock (NTP step, date -s).
-  void step_wall(std::chrono::milliseconds d) { wall_ += d; }
+  void step_wall(std::chrono::microseconds d) { wall_ += d; }
 
   /// Timers still pending (not cancelled).
   [[nodiscard]] std::size_t pending() const {

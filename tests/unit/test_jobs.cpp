@@ -185,6 +185,21 @@ TEST_CASE("cron ticks fire at their times, in virtual time", "[jobs][schedule]")
   CHECK(f.launcher.spawned.size() == 3);
 }
 
+TEST_CASE("a cron tick never starts before its second, whatever the monotonic clock says", "[jobs][schedule]") {
+  Fixture f;  // starts at 10:00:01
+  auto job = f.make(f.job("* * * * * *"));
+  job->start(std::nullopt, true);
+  // The wall clock falls 0.6 ms behind the monotonic one after the timer was set (a slewing NTP):
+  // when the timer is due, the wall clock still says 10:00:01.9994.
+  f.clock.step_wall(-600us);
+  f.clock.advance(1000ms);
+  CHECK(f.launcher.spawned.empty());
+  f.clock.advance(1ms);
+  REQUIRE(f.launcher.spawned.size() == 1);
+  CHECK(f.clock.now() >= *parse_iso8601("2026-11-21T10:00:02Z"));
+  f.launcher.exit(0, 0);
+}
+
 TEST_CASE("overlap: forbid skips and tells, allow overlaps, replace stops the old run", "[jobs][concurrency]") {
   SECTION("forbid") {
     Fixture f;
