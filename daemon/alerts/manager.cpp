@@ -50,8 +50,8 @@ std::string str(const json::object& o, const char* k) {
 }  // namespace
 
 bool is_instant(const std::string& event) {
-  static const std::set<std::string> kInstant = {
-      "missed", "restarted", "restart_failed", "unclean_start", "delivery_failed", "digest", "test"};
+  static const std::set<std::string> kInstant = {"missed", "restarted", "restart_failed", "unclean_start",
+                                                 "delivery_failed"};
   return kInstant.count(event) > 0;
 }
 
@@ -159,8 +159,7 @@ struct Manager::Alert {
 
 Manager::Manager(Context ctx)
     : ctx_(std::move(ctx)),
-      outbox_(OutboxContext{ctx_.clock, ctx_.store, ctx_.http, ctx_.user_agent},
-              [this](const Notification& n, const std::string& error) { on_give_up(n, error); }) {}
+      outbox_(ctx_, [this](const Notification& n, const std::string& error) { on_give_up(n, error); }) {}
 
 Manager::~Manager() { shutdown(); }
 

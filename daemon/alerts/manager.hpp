@@ -28,13 +28,6 @@
 
 namespace tend::alerts {
 
-struct Context {
-  Clock& clock;
-  state::Store& store;
-  http::Client& http;
-  std::string user_agent = "tend";
-};
-
 /// What a builtin digest run produced.
 struct DigestResult {
   bool ok = false;

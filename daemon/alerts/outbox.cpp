@@ -87,7 +87,7 @@ std::optional<milliseconds> retry_after(const http::Response& r, WallTime now) {
   return std::nullopt;
 }
 
-Outbox::Outbox(OutboxContext ctx, GiveUp on_give_up) : ctx_(std::move(ctx)), on_give_up_(std::move(on_give_up)) {}
+Outbox::Outbox(Context ctx, GiveUp on_give_up) : ctx_(std::move(ctx)), on_give_up_(std::move(on_give_up)) {}
 
 Outbox::~Outbox() { shutdown(); }
 
@@ -109,11 +109,6 @@ Outbox::Lane& Outbox::lane(const std::string& name) {
     l->stats.name = name;
   }
   return *l;
-}
-
-bool Outbox::has_notifier(const std::string& name) const {
-  auto it = lanes_.find(name);
-  return it != lanes_.end() && it->second->cfg.has_value();
 }
 
 void Outbox::configure(const std::vector<config::NotifierConfig>& notifiers, Duration max_age) {

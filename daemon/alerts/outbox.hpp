@@ -25,7 +25,8 @@
 
 namespace tend::alerts {
 
-struct OutboxContext {
+/// What alerting runs on (the engine and its outbox share it).
+struct Context {
   Clock& clock;
   state::Store& store;
   http::Client& http;
@@ -49,7 +50,7 @@ class Outbox {
  public:
   using GiveUp = std::function<void(const Notification&, const std::string& error)>;
 
-  Outbox(OutboxContext ctx, GiveUp on_give_up);
+  Outbox(Context ctx, GiveUp on_give_up);
   ~Outbox();
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
@@ -68,7 +69,6 @@ class Outbox {
 
   [[nodiscard]] std::vector<LaneStatus> status() const;
   [[nodiscard]] std::uint64_t given_up() const { return given_up_; }
-  [[nodiscard]] bool has_notifier(const std::string& name) const;
   /// Notifications being written or sent now; those waiting for a retry do not count.
   [[nodiscard]] std::size_t in_flight() const;
 
@@ -97,7 +97,7 @@ class Outbox {
   http::Request request_for(const Lane& lane, const Notification& n) const;
   [[nodiscard]] std::string scrub(const Lane& lane, std::string text) const;
 
-  OutboxContext ctx_;
+  Context ctx_;
   GiveUp on_give_up_;
   Duration max_age_ = std::chrono::hours(24);
   std::int64_t seq_ = 0;

@@ -14,6 +14,20 @@ boost::json::value time_or_null(const std::optional<WallTime>& t) {
   return boost::json::value(format_iso8601(*t));
 }
 
+/// The fields every status entry starts with (SPEC: kind, name, state, paused, silenced_until;
+/// the daemon fills silenced_until, which alerting owns).
+boost::json::object entry_head(const char* kind, const std::string& name, const char* state, bool paused,
+                               const std::optional<WallTime>& paused_until) {
+  boost::json::object o;
+  o["kind"] = kind;
+  o["name"] = name;
+  o["state"] = state;
+  o["paused"] = paused;
+  o["paused_until"] = paused ? time_or_null(paused_until) : boost::json::value(nullptr);
+  o["silenced_until"] = nullptr;
+  return o;
+}
+
 }  // namespace
 
 boost::json::object run_to_json(const state::RunRecord& r) {
@@ -32,13 +46,7 @@ boost::json::object run_to_json(const state::RunRecord& r) {
 
 boost::json::object job_entry(const jobs::Job& job) {
   const auto s = job.status();
-  boost::json::object o;
-  o["kind"] = "job";
-  o["name"] = job.config().name;
-  o["state"] = s.running ? "running" : "idle";
-  o["paused"] = s.paused;
-  o["paused_until"] = s.paused ? time_or_null(s.paused_until) : boost::json::value(nullptr);
-  o["silenced_until"] = nullptr;
+  auto o = entry_head("job", job.config().name, s.running ? "running" : "idle", s.paused, s.paused_until);
   o["last_result"] = s.last ? boost::json::value(s.last->outcome) : boost::json::value(nullptr);
   o["last_reason"] = s.last ? boost::json::value(s.last->reason) : boost::json::value(nullptr);
   o["last_run"] = s.last ? time_or_null(s.last->started_at) : boost::json::value(nullptr);
@@ -53,13 +61,7 @@ boost::json::object job_entry(const jobs::Job& job) {
 
 boost::json::object probe_entry(const probes::Probe& probe) {
   const auto s = probe.status();
-  boost::json::object o;
-  o["kind"] = "probe";
-  o["name"] = probe.config().name;
-  o["state"] = probes::to_string(s.state);
-  o["paused"] = s.paused;
-  o["paused_until"] = s.paused ? time_or_null(s.paused_until) : boost::json::value(nullptr);
-  o["silenced_until"] = nullptr;
+  auto o = entry_head("probe", probe.config().name, probes::to_string(s.state), s.paused, s.paused_until);
   o["last_result"] = s.last_result.empty() ? boost::json::value(nullptr) : boost::json::value(s.last_result);
   o["last_run"] = time_or_null(s.last_run);
   o["next_run"] = s.paused ? boost::json::value(nullptr) : time_or_null(s.next_run);
@@ -76,13 +78,7 @@ boost::json::object probe_entry(const probes::Probe& probe) {
 boost::json::object watch_entry(const watches::Watch& watch) {
   const auto s = watch.status();
   const auto& cfg = watch.config();
-  boost::json::object o;
-  o["kind"] = "watch";
-  o["name"] = cfg.name;
-  o["state"] = watches::to_string(s.state);
-  o["paused"] = s.paused;
-  o["paused_until"] = s.paused ? time_or_null(s.paused_until) : boost::json::value(nullptr);
-  o["silenced_until"] = nullptr;
+  auto o = entry_head("watch", cfg.name, watches::to_string(s.state), s.paused, s.paused_until);
   o["last_result"] = s.last_evaluated ? boost::json::value(watches::to_string(s.state)) : boost::json::value(nullptr);
   o["last_reason"] = s.summary;
   o["last_run"] = time_or_null(s.last_evaluated);
@@ -114,13 +110,7 @@ boost::json::object watch_entry(const watches::Watch& watch) {
 boost::json::object check_entry(const checks::Check& check) {
   const auto s = check.status();
   const auto& cfg = check.config();
-  boost::json::object o;
-  o["kind"] = "check";
-  o["name"] = cfg.name;
-  o["state"] = checks::to_string(s.state);
-  o["paused"] = s.paused;
-  o["paused_until"] = s.paused ? time_or_null(s.paused_until) : boost::json::value(nullptr);
-  o["silenced_until"] = nullptr;
+  auto o = entry_head("check", cfg.name, checks::to_string(s.state), s.paused, s.paused_until);
   o["last_result"] = s.last ? boost::json::value(s.last->outcome) : boost::json::value(nullptr);
   o["last_reason"] = !s.reason.empty() ? boost::json::value(s.reason)
                      : s.last          ? boost::json::value(s.last->reason)
