@@ -3,35 +3,27 @@
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
-#include <cstring>
 #include <iostream>
 #include <string>
 
+#include "cli/tendd_program.hpp"
 #include "config/loader.hpp"
 #include "core/daemon.hpp"
+#include "plugins/plugins.hpp"
+#include "process/launcher.hpp"
 #include "util/log.hpp"
 
 namespace {
 
-/// Probes hold one socket each while in flight: raise the soft fd limit to the hard one.
+/// Probes hold one socket each while in flight: raise the soft fd limit to the hard one. Children
+/// get the soft limit we were started with (select() breaks above 1024).
 void raise_fd_limit() {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    tend::process::set_child_nofile_limit(lim.rlim_cur);
     lim.rlim_cur = lim.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &lim);
   }
-}
-
-struct Flags {
-  std::string config = "/etc/tend/tend.yaml";
-  bool check = false;
-};
-
-int usage(std::ostream& out, int code) {
-  out << "usage: tendd [--config FILE]     run the daemon (default /etc/tend/tend.yaml)\n"
-         "       tendd --check FILE        validate FILE and its includes; exit 0 when valid\n"
-         "       tendd --version\n";
-  return code;
 }
 
 /// Print every error; true when the config loaded.
@@ -42,36 +34,33 @@ bool report(const tend::config::LoadResult& result) {
   return result.config.has_value();
 }
 
+/// "2 jobs, 1 probes, 0 watches, 3 checks": every kind, from the registry.
+std::string summary(const tend::config::Config& cfg) {
+  std::string out;
+  for (const auto* kind : tend::plugins::kinds()) {
+    out += (out.empty() ? "" : ", ") + std::to_string(cfg.count(kind->section.kind)) + " " +
+           std::string(kind->section.section);
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if ((a == "--config" || a == "-c" || a == "--check") && i + 1 < argc) {
-      flags.check = flags.check || a == "--check";
-      flags.config = argv[++i];
-    } else if (a == "--version" || a == "-V") {
-      std::cout << "tendd " << tend::core::version() << "\n";
-      return 0;
-    } else if (a == "--help" || a == "-h") {
-      return usage(std::cout, 0);
-    } else {
-      std::cerr << "tendd: unknown argument '" << a << "'\n";
-      return usage(std::cerr, 2);
-    }
+  const auto parsed = tend::cli::parse_daemon_flags(argc, argv, tend::core::version());
+  if (parsed.exit) {
+    return *parsed.exit;
   }
+  const tend::cli::DaemonFlags& flags = parsed.flags;
 
   auto sources = tend::config::Sources::system();
-  auto loaded = tend::config::load_file(flags.config, sources);
+  auto loaded = tend::config::load_file(flags.config, sources, tend::plugins::config());
   if (!report(loaded)) {
     std::cerr << "tendd: " << flags.config << ": " << loaded.errors.size() << " error(s)\n";
     return 1;
   }
   if (flags.check) {
-    std::cout << flags.config << ": ok (" << loaded.config->jobs.size() << " jobs, " << loaded.config->probes.size()
-              << " probes, " << loaded.config->watches.size() << " watches, " << loaded.config->checks.size()
-              << " checks)\n";
+    std::cout << flags.config << ": ok (" << summary(*loaded.config) << ")\n";
     return 0;
   }
 

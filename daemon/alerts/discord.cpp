@@ -1,10 +1,11 @@
 // Discord webhook: `content` (the headline) plus one embed with the severity colour, the detail
 // in a code block and the facts as inline fields, within Discord's limits (content 2000,
-// description 4096, field value 1024, 25 fields). `allowed_mentions` is empty: @everyone in a
-// job's output must not ping a whole server.
+// description 4096, field value 1024, 25 fields); a group is its headline and a line per member. `allowed_mentions` is
+// empty: @everyone in a job's output must not ping a whole server.
 #include <boost/json.hpp>
 
 #include "alerts/notifier.hpp"
+#include "util/text.hpp"
 
 namespace tend::alerts {
 
@@ -61,10 +62,32 @@ class Discord final : public Notifier {
                                         {"embeds", json::array{std::move(embed)}},
                                         {"allowed_mentions", json::object{{"parse", json::array{}}}}});
   }
+
+  /// The group's headline as `content`; one embed whose description is a line per member
+  /// (within the description's 4096 characters, then "… and N more").
+  [[nodiscard]] std::string render_group(const GroupMessage& g) const override {
+    namespace json = boost::json;
+    auto top = group_top(g);
+    top.occurrences = 1;  // the headline counts members (its summary), not observations
+    // Discord counts characters, we count bytes: a bound in bytes is within its limit.
+    json::object embed{{"title", cut("group " + g.key, 256)},
+                       {"color", colour(top)},
+                       {"description", member_lines(g, 4000, [](const std::string& s) { return s; })},
+                       {"timestamp", format_iso8601(top.created_at)},
+                       {"footer", json::object{{"text", "tend · " + g.id}}}};
+    return json::serialize(json::object{{"content", cut(headline(top), 2000)},
+                                        {"embeds", json::array{std::move(embed)}},
+                                        {"allowed_mentions", json::object{{"parse", json::array{}}}}});
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<Notifier> make_discord() { return std::make_unique<Discord>(); }
+extern const NotifierType discord_type;
+const NotifierType discord_type{
+    "discord",
+    config::read_http_notifier,
+    [](const config::NotifierConfig& /*cfg*/) -> std::unique_ptr<Notifier> { return std::make_unique<Discord>(); },
+};
 
 }  // namespace tend::alerts

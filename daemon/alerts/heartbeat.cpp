@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "http/url.hpp"
 #include "util/log.hpp"
-#include "util/redact.hpp"
 
 namespace tend::alerts {
 
@@ -29,7 +29,7 @@ void Heartbeat::configure(const std::optional<config::HeartbeatConfig>& cfg) {
   if (!cfg_) {
     return;
   }
-  logger()->info("heartbeat target={} interval={} event=CONFIGURED", redact_url(cfg_->url),
+  logger()->info("heartbeat target={} interval={} event=CONFIGURED", http::redact_url(cfg_->url),
                  format_duration(cfg_->interval));
   next_ = clock_.mono_now();
   ping();
@@ -52,7 +52,7 @@ void Heartbeat::ping() {
       ++sent_;
       last_ok_ = clock_.now();
       if (failing_) {
-        logger()->info("heartbeat target={} event=OK again", redact_url(cfg_->url));
+        logger()->info("heartbeat target={} event=OK again", http::redact_url(cfg_->url));
       }
       failing_ = false;
       last_error_.clear();
@@ -60,7 +60,8 @@ void Heartbeat::ping() {
       ++failed_;
       last_error_ = r.failure != http::Failure::none ? r.error : "HTTP " + std::to_string(r.status);
       if (!failing_) {
-        logger()->warn("heartbeat target={} event=FAILED error={}", redact_url(cfg_->url), log::quote(last_error_));
+        logger()->warn("heartbeat target={} event=FAILED error={}", http::redact_url(cfg_->url),
+                       log::quote(last_error_));
       }
       failing_ = true;
     }
@@ -85,7 +86,7 @@ boost::json::object Heartbeat::status() const {
     return {{"enabled", false}};
   }
   return {{"enabled", true},
-          {"target", redact_url(cfg_->url)},
+          {"target", http::redact_url(cfg_->url)},
           {"interval", format_duration(cfg_->interval)},
           {"sent", sent_},
           {"failed", failed_},

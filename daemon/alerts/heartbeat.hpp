@@ -13,6 +13,10 @@
 #include "http/client.hpp"
 #include "util/clock.hpp"
 
+namespace tend::metrics {
+class Collector;
+}
+
 namespace tend::alerts {
 
 class Heartbeat {
@@ -26,6 +30,9 @@ class Heartbeat {
   void configure(const std::optional<config::HeartbeatConfig>& cfg);
   void stop();
   [[nodiscard]] boost::json::object status() const;
+  /// tend_heartbeat_pings_total{result} and its last success (alerts/metrics.cpp); nothing when
+  /// no heartbeat is configured.
+  void metrics(metrics::Collector& c) const;
 
  private:
   void ping();

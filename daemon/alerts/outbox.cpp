@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "http/url.hpp"
 #include "util/log.hpp"
-#include "util/redact.hpp"
 
 namespace tend::alerts {
 
@@ -87,16 +87,18 @@ std::optional<milliseconds> retry_after(const http::Response& r, WallTime now) {
   return std::nullopt;
 }
 
-Outbox::Outbox(Context ctx, GiveUp on_give_up) : ctx_(std::move(ctx)), on_give_up_(std::move(on_give_up)) {}
+Outbox::Outbox(Context ctx, GiveUp on_give_up, Flushed on_flushed)
+    : ctx_(std::move(ctx)), on_give_up_(std::move(on_give_up)), on_flushed_(std::move(on_flushed)) {}
 
 Outbox::~Outbox() { shutdown(); }
 
 void Outbox::shutdown() {
   stopped_ = true;
-  *alive_ = false;
+  lifetime_.renew();  // replies and timers of before the stop do nothing
   for (auto& [name, l] : lanes_) {
     l->in_flight.reset();
     l->retry.reset();
+    l->wake.reset();
   }
   direct_.clear();
 }
@@ -120,9 +122,9 @@ void Outbox::configure(const std::vector<config::NotifierConfig>& notifiers, Dur
   for (const auto& c : notifiers) {
     auto& l = lane(c.name);
     l.cfg = c;
-    l.notifier = make_notifier(c.type);
+    l.notifier = make_notifier(c);
     l.stats.type = c.type;
-    l.stats.target = redact_url(c.url);
+    l.stats.target = http::redact_url(c.url);
   }
   for (auto& [name, l] : lanes_) {
     pump(*l);
@@ -139,7 +141,7 @@ void Outbox::restore(const std::vector<state::OutboxRecord>& rows) {
       continue;
     }
     auto& l = lane(r.notifier);
-    l.queue.push_back({std::move(*n), r.attempts});
+    push(l, {std::move(*n), r.attempts});
   }
   if (!rows.empty()) {
     logger()->info("outbox event=RESTORED pending={}", rows.size());
@@ -158,10 +160,8 @@ void Outbox::enqueue(Notification n) {
   rec.notifier = n.notifier;
   rec.created_at = n.created_at;
   rec.payload = to_storage(n);
-  ctx_.store.put_outbox(std::move(rec), [this, alive = alive_, n = std::move(n)](bool committed) mutable {
-    if (!*alive) {
-      return;  // written; the next start delivers it
-    }
+  // Once stopped, a write that commits is simply there for the next start to deliver.
+  ctx_.store.put_outbox(std::move(rec), lifetime_.guard([this, n = std::move(n)](bool committed) mutable {
     if (!committed) {
       // Disk full or broken: delivering without durability beats not delivering.
       logger()->error("outbox id={} notifier={} event=NOT_DURABLE (state database write failed); delivering anyway",
@@ -169,9 +169,9 @@ void Outbox::enqueue(Notification n) {
     }
     auto& ln = lane(n.notifier);
     --ln.writing;
-    ln.queue.push_back({std::move(n), 0});
+    push(ln, {std::move(n), 0});
     pump(ln);
-  });
+  }));
 }
 
 http::Request Outbox::request_for(const Lane& l, const Notification& n) const {
@@ -188,43 +188,52 @@ http::Request Outbox::request_for(const Lane& l, const Notification& n) const {
   return req;
 }
 
+http::Request Outbox::request_for(const Lane& l) const {
+  if (l.batch.size() == 1) {
+    return request_for(l, l.batch.front().n);  // a group of one is sent as a single alert
+  }
+  GroupMessage g;
+  g.id = l.batch_id;
+  g.key = l.batch.front().n.group_key;
+  for (const auto& item : l.batch) {
+    g.members.push_back(item.n);
+  }
+  auto req = request_for(l, l.batch.front().n);
+  req.body = l.notifier->render_group(g);
+  return req;
+}
+
 std::string Outbox::scrub(const Lane& l, std::string text) const {
   if (!l.cfg) {
     return text;
   }
-  // Errors come from curl and from the receiver's reply: neither may carry the URL's userinfo,
-  // path or query (Slack and Discord tokens live in the path) or a header value (Authorization),
-  // whole or in parts, as servers echo them ("Cannot POST /hook/TOKEN", "invalid token TOKEN").
-  const std::string& url = l.cfg->url;
-  replace_all(text, url, redact_url(url));
+  // Errors come from curl and from the receiver's reply: neither may carry the URL's secrets
+  // (Slack and Discord tokens live in the path), a header value (Authorization) or a secret of
+  // the notifier's own (a routing key), whole or in parts, as servers echo them.
+  if (auto url = http::Url::parse(l.cfg->url)) {
+    text = url->scrub(std::move(text));
+  }
+  std::vector<std::string> secrets;
+  for (const auto& [k, v] : l.cfg->headers) {
+    secrets.push_back(v);
+  }
+  if (l.notifier) {
+    for (auto& s : l.notifier->secrets()) {
+      secrets.push_back(std::move(s));
+    }
+  }
   std::vector<std::string> parts;  // secret pieces, replaced longest first
-  auto pieces = [&parts](const std::string& s, std::string_view separators) {
-    for (std::size_t b = 0; b < s.size();) {
-      const auto e = std::min(s.find_first_of(separators, b), s.size());
+  for (const auto& v : secrets) {
+    if (v.size() >= 4) {
+      parts.push_back(v);
+    }
+    for (std::size_t b = 0; b < v.size();) {
+      const auto e = std::min(v.find_first_of(" \t,;=", b), v.size());
       if (e - b >= 6) {
-        parts.push_back(s.substr(b, e - b));
+        parts.push_back(v.substr(b, e - b));
       }
       b = e + 1;
     }
-  };
-  const auto scheme_end = url.find("://");
-  if (scheme_end != std::string::npos) {
-    const auto authority = scheme_end + 3;
-    const auto path = std::min(url.find_first_of("/?#", authority), url.size());
-    const auto at = url.rfind('@', path);
-    if (at != std::string::npos && at >= authority) {
-      pieces(url.substr(authority, at - authority), ":");
-    }
-    if (url.size() - path > 4) {
-      replace_all(text, url.substr(path), "/***");
-      pieces(url.substr(path), "/?&=#;");
-    }
-  }
-  for (const auto& [k, v] : l.cfg->headers) {
-    if (v.size() >= 4) {
-      replace_all(text, v, "***");
-    }
-    pieces(v, " \t,;=");
   }
   std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
   for (const auto& p : parts) {
@@ -234,44 +243,138 @@ std::string Outbox::scrub(const Lane& l, std::string text) const {
 }
 
 void Outbox::pump(Lane& l) {
-  if (stopped_ || l.in_flight || l.retry || l.queue.empty()) {
+  if (stopped_ || l.in_flight || l.retry) {
     return;
   }
   if (!l.cfg || !l.notifier) {
     // Removed by a reload (or never configured: rows of a previous configuration).
-    while (!l.queue.empty()) {
+    while (!l.batch.empty() || !l.queue.empty()) {
+      if (l.batch.empty()) {
+        l.batch.push_back(std::move(l.queue.front()));
+        l.queue.pop_front();
+      }
       give_up(l, "notifier '" + l.name + "' is not configured");
     }
     return;
   }
-  auto& item = l.queue.front();
-  ++item.attempts;
+  if (l.batch.empty() && !form_batch(l)) {
+    return;
+  }
+  for (auto& item : l.batch) {
+    ++item.attempts;
+  }
   l.next_attempt.reset();
-  l.in_flight = ctx_.http.send(request_for(l, item.n), [this, alive = alive_, name = l.name](http::Response resp) {
-    if (*alive) {
-      on_response(name, std::move(resp));
+  l.in_flight = ctx_.http.send(request_for(l), lifetime_.guard([this, name = l.name](http::Response resp) {
+    on_response(name, std::move(resp));
+  }));
+}
+
+void Outbox::push(Lane& l, Item item) {
+  // Due at once (no not_before): the queue is no longer quiet.
+  const WallTime at = item.n.not_before.value_or(WallTime::min());
+  if (l.queue.empty() || (l.quiet_until && at < *l.quiet_until)) {
+    l.quiet_until = at;
+  }
+  l.queue.push_back(std::move(item));
+}
+
+bool Outbox::form_batch(Lane& l) {
+  const auto now = ctx_.clock.now();
+  if (l.queue.empty()) {
+    l.wake.reset();
+    return false;
+  }
+  auto due = [&](const Item& item) { return !item.n.not_before || *item.n.not_before <= now; };
+  const auto arm = [&](WallTime at) {
+    // Rounded up: a timer that fires before `at` finds nothing due and would go round again.
+    const auto in = std::chrono::ceil<milliseconds>(std::max(at - now, WallTime::duration::zero()));
+    l.wake_at = at;
+    l.wake = ctx_.clock.call_after(in, lifetime_.guard([this, name = l.name] { pump(lane(name)); }));
+  };
+  if (l.quiet_until && *l.quiet_until > now) {
+    if (!l.wake || *l.quiet_until < l.wake_at) {
+      arm(*l.quiet_until);  // a member that arrived wants an earlier flush than the one armed
     }
-  });
+    return false;  // only group members waiting for their group_wait / group_interval
+  }
+  l.wake.reset();
+  const auto first = std::find_if(l.queue.begin(), l.queue.end(), due);
+  if (first == l.queue.end()) {
+    std::optional<WallTime> earliest;
+    for (const auto& item : l.queue) {
+      earliest = earliest ? std::min(*earliest, *item.n.not_before) : item.n.not_before;
+    }
+    l.quiet_until = earliest;
+    if (earliest) {
+      arm(*earliest);
+    }
+    return false;
+  }
+  const std::string key = first->n.group_key;
+  if (key.empty() && first == l.queue.begin()) {
+    // A single notification at the head (the usual case): no pass over the queue.
+    l.batch.push_back(std::move(l.queue.front()));
+    l.queue.pop_front();
+  } else {
+    std::deque<Item> rest;
+    bool taken_first = false;
+    std::optional<WallTime> quiet;
+    for (auto it = l.queue.begin(); it != l.queue.end(); ++it) {
+      const bool take = it == first || (!key.empty() && taken_first && it->n.group_key == key && due(*it));
+      if (it == first) {
+        taken_first = true;
+      }
+      if (take) {
+        l.batch.push_back(std::move(*it));
+      } else {
+        const WallTime at = it->n.not_before.value_or(WallTime::min());
+        quiet = quiet ? std::min(*quiet, at) : at;
+        rest.push_back(std::move(*it));
+      }
+    }
+    // Members of the group queued before the first due one are due too (their not_before is the
+    // same flush), so nothing of the group is left behind out of order.
+    l.queue = std::move(rest);
+    l.quiet_until = quiet;
+    l.wake.reset();
+  }
+  if (l.queue.empty()) {
+    l.quiet_until.reset();
+  }
+  std::vector<Notification> members;
+  for (const auto& item : l.batch) {
+    members.push_back(item.n);
+  }
+  l.batch_id = l.batch.size() == 1 ? l.batch.front().n.id : group_id(members);
+  return true;
 }
 
 void Outbox::on_response(const std::string& lane_name, http::Response resp) {
   auto& l = lane(lane_name);
   l.in_flight.reset();
-  if (l.queue.empty()) {
+  if (l.batch.empty()) {
     return;
   }
-  auto& item = l.queue.front();
+  const auto& head = l.batch.front();
   const auto now = ctx_.clock.now();
   const auto outcome = classify(resp);
   if (outcome == Outcome::delivered) {
-    logger()->info("notifier={} target={} id={} event=SENT status={} attempts={} latency_ms={} alert={}/{}/{} ({})",
-                   l.name, l.stats.target, item.n.id, resp.status, item.attempts, resp.latency.count(), item.n.kind,
-                   item.n.name, item.n.event, item.n.reason);
-    ctx_.store.outbox_sent(item.n.id);
-    ++l.stats.sent;
+    logger()->info(
+        "notifier={} target={} id={} event=SENT status={} attempts={} latency_ms={} alert={}/{}/{} ({}) members={}",
+        l.name, l.stats.target, l.batch_id, resp.status, head.attempts, resp.latency.count(), head.n.kind, head.n.name,
+        head.n.event, head.n.reason, l.batch.size());
+    for (const auto& item : l.batch) {
+      ctx_.store.outbox_sent(item.n.id);
+    }
+    l.stats.sent += l.batch.size();
     l.stats.last_sent = now;
     l.backoff = milliseconds(0);
-    l.queue.pop_front();
+    const std::string key = head.n.group_key;
+    l.batch.clear();
+    l.batch_id.clear();
+    if (!key.empty() && on_flushed_) {
+      on_flushed_(l.name, key, now);
+    }
     pump(l);
     return;
   }
@@ -282,7 +385,11 @@ void Outbox::on_response(const std::string& lane_name, http::Response resp) {
     pump(l);
     return;
   }
-  const auto age = now - item.n.created_at;
+  WallTime oldest = head.n.created_at;
+  for (const auto& item : l.batch) {
+    oldest = std::min(oldest, item.n.created_at);
+  }
+  const auto age = now - oldest;
   if (age >= max_age_) {
     give_up(l, error + " (still failing after " + format_duration(std::chrono::duration_cast<milliseconds>(age)) +
                    ", delivery.max_age " + format_duration(max_age_) + ")");
@@ -299,31 +406,34 @@ void Outbox::on_response(const std::string& lane_name, http::Response resp) {
   delay = std::min(delay, left);
   ++l.stats.retries;
   l.next_attempt = now + delay;
-  ctx_.store.outbox_attempted(item.n.id, item.attempts, error);
+  for (const auto& item : l.batch) {
+    ctx_.store.outbox_attempted(item.n.id, item.attempts, error);
+  }
   logger()->warn("notifier={} target={} id={} event=RETRY attempts={} error={} next_in={}", l.name, l.stats.target,
-                 item.n.id, item.attempts, log::quote(error), format_duration(delay));
-  l.retry = ctx_.clock.call_after(delay, [this, alive = alive_, name = l.name] {
-    if (!*alive) {
-      return;
-    }
+                 l.batch_id, head.attempts, log::quote(error), format_duration(delay));
+  l.retry = ctx_.clock.call_after(delay, lifetime_.guard([this, name = l.name] {
     auto& ln = lane(name);
     ln.retry.reset();
     pump(ln);
-  });
+  }));
 }
 
 void Outbox::give_up(Lane& l, const std::string& error) {
-  auto item = std::move(l.queue.front());
-  l.queue.pop_front();
-  ++given_up_;
-  ++l.stats.given_up;
+  auto batch = std::move(l.batch);
+  l.batch.clear();
+  l.batch_id.clear();
   l.stats.last_error = error;
   l.backoff = milliseconds(0);
-  ctx_.store.outbox_failed(item.n.id, item.attempts, error);
-  logger()->error("notifier={} target={} id={} event=GAVE_UP attempts={} alert={}/{}/{} error={}", l.name,
-                  l.stats.target, item.n.id, item.attempts, item.n.kind, item.n.name, item.n.event, log::quote(error));
-  if (on_give_up_) {
-    on_give_up_(item.n, error);
+  for (auto& item : batch) {
+    ++given_up_;
+    ++l.stats.given_up;
+    ctx_.store.outbox_failed(item.n.id, item.attempts, error);
+    logger()->error("notifier={} target={} id={} event=GAVE_UP attempts={} alert={}/{}/{} error={}", l.name,
+                    l.stats.target, item.n.id, item.attempts, item.n.kind, item.n.name, item.n.event,
+                    log::quote(error));
+    if (on_give_up_) {
+      on_give_up_(item.n, error);
+    }
   }
 }
 
@@ -335,26 +445,28 @@ void Outbox::send_now(const Notification& n, std::function<void(bool, std::strin
   }
   const auto& l = *it->second;
   const int key = ++next_direct_;
-  direct_[key] = ctx_.http.send(request_for(l, n), [this, alive = alive_, key, name = l.name,
-                                                    done = std::move(done)](http::Response resp) mutable {
-    if (!*alive) {
-      return;
-    }
-    direct_.erase(key);
-    const auto& ln = lane(name);
-    if (classify(resp) == Outcome::delivered) {
-      done(true, "delivered to " + name + " (" + ln.stats.target + "): HTTP " + std::to_string(resp.status) + " in " +
-                     std::to_string(resp.latency.count()) + " ms");
-    } else {
-      done(false, "delivery to " + name + " (" + ln.stats.target + ") failed: " + scrub(ln, describe(resp)));
-    }
-  });
+  direct_[key] = ctx_.http.send(
+      request_for(l, n),
+      lifetime_.guard([this, key, name = l.name, done = std::move(done)](http::Response resp) mutable {
+        direct_.erase(key);
+        const auto& ln = lane(name);
+        if (classify(resp) == Outcome::delivered) {
+          done(true, "delivered to " + name + " (" + ln.stats.target + "): HTTP " + std::to_string(resp.status) +
+                         " in " + std::to_string(resp.latency.count()) + " ms");
+        } else {
+          done(false, "delivery to " + name + " (" + ln.stats.target + ") failed: " + scrub(ln, describe(resp)));
+        }
+      }));
 }
 
 std::size_t Outbox::in_flight() const {
   std::size_t n = 0;
+  const auto now = ctx_.clock.now();
   for (const auto& [name, l] : lanes_) {
-    n += l->writing + (l->in_flight ? 1 : 0) + (!l->retry && !l->in_flight && l->cfg ? l->queue.size() : 0);
+    // Waiting for a retry or for their group's time does not count: they are durable.
+    const auto due = static_cast<std::size_t>(std::count_if(
+        l->queue.begin(), l->queue.end(), [&](const Item& i) { return !i.n.not_before || *i.n.not_before <= now; }));
+    n += l->writing + (l->in_flight ? l->batch.size() : 0) + (!l->retry && !l->in_flight && l->cfg ? due : 0);
   }
   return n;
 }
@@ -363,8 +475,14 @@ std::vector<LaneStatus> Outbox::status() const {
   std::vector<LaneStatus> out;
   for (const auto& [name, l] : lanes_) {
     auto s = l->stats;
-    s.pending = l->queue.size() + l->writing;
+    s.pending = l->queue.size() + l->batch.size() + l->writing;
     s.next_attempt = l->next_attempt;
+    for (const auto& item : l->batch) {
+      s.oldest = s.oldest ? std::min(*s.oldest, item.n.created_at) : item.n.created_at;
+    }
+    for (const auto& item : l->queue) {
+      s.oldest = s.oldest ? std::min(*s.oldest, item.n.created_at) : item.n.created_at;
+    }
     out.push_back(std::move(s));
   }
   return out;

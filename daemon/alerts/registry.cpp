@@ -1,20 +1,44 @@
+// The one table of notifier types. Adding one = its file (defining its NotifierType) + one line here.
+
+#include <algorithm>
 #include <vector>
 
 #include "alerts/notifier.hpp"
 
 namespace tend::alerts {
 
-std::unique_ptr<Notifier> make_notifier(const std::string& type) {
-  if (type == "slack") {
-    return make_slack();
-  }
-  if (type == "discord") {
-    return make_discord();
-  }
-  if (type == "webhook") {
-    return make_webhook();
+extern const NotifierType slack_type, discord_type, webhook_type, pagerduty_type;
+
+namespace {
+const NotifierType* const kTypes[] = {&slack_type, &discord_type, &webhook_type, &pagerduty_type};
+}  // namespace
+
+std::span<const NotifierType* const> notifier_types() { return kTypes; }
+
+std::unique_ptr<Notifier> make_notifier(const config::NotifierConfig& cfg) {
+  for (const auto* t : kTypes) {
+    if (t->type == cfg.type) {
+      return t->make(cfg);
+    }
   }
   return nullptr;
+}
+
+bool groups_messages(const std::string& type) {
+  for (const auto* t : kTypes) {
+    if (t->type == type) {
+      return t->groups;
+    }
+  }
+  return false;
+}
+
+std::vector<config::NotifierType> config_types() {
+  std::vector<config::NotifierType> out;
+  for (const auto* t : kTypes) {
+    out.push_back({t->type, t->read});
+  }
+  return out;
 }
 
 std::vector<std::pair<std::string, std::string>> facts(const Notification& n) {

@@ -9,11 +9,13 @@
 #include <optional>
 #include <string>
 
-#include "config/model.hpp"
+#include "checks/config.hpp"
+#include "entries/entry.hpp"
+#include "entries/kind.hpp"
+#include "entries/services.hpp"
 #include "events/event.hpp"
 #include "state/store.hpp"
 #include "util/clock.hpp"
-#include "util/pause.hpp"
 
 namespace tend::checks {
 
@@ -23,6 +25,9 @@ struct Context {
   state::Store& store;
   events::Bus& bus;
   std::function<std::int64_t()> next_run_id;
+
+  /// The checks' part of the daemon's services.
+  static Context from(entries::Services& s) { return Context{s.clock, s.store, s.bus, s.next_run_id}; }
 };
 
 /// `new` until the first report; `late` when the deadline passed without one; `failing` after a
@@ -43,6 +48,10 @@ struct Report {
 /// Parse "start" | "success" | "fail" | "exit".
 std::optional<Report::What> parse_what(std::string_view text);
 
+/// A report as the socket's `ping` carries it (what, exit_code, duration_ms, output, reason),
+/// checked and bounded: anyone who may open the socket may send one.
+Expected<Report> parse_report(const boost::json::object& request);
+
 struct Status {
   State state = State::fresh;
   bool paused = false;
@@ -56,50 +65,62 @@ struct Status {
   std::string reason;  // why it is late or failing ("" when up)
 };
 
-class Check {
+class Check : public entries::Entry {
  public:
-  /// `last` is the newest history record of this check, if any (restores state after a
-  /// restart); `since` is when watching began (daemon start), the anchor of a check that has
-  /// never reported.
-  Check(Context& ctx, config::CheckConfig cfg, std::optional<state::RunRecord> last, WallTime since);
-  ~Check();
+  /// Pings a check takes at once, and how many a second after that (excess ones are refused).
+  static constexpr double kPingBurst = 20;
+  static constexpr double kPingsPerSecond = 5;
+
+  Check(Context ctx, CheckConfig cfg);
+  ~Check() override;
   Check(const Check&) = delete;
   Check& operator=(const Check&) = delete;
 
-  /// Arm the deadline (a deadline already past makes the check late at once).
-  void start();
-  /// Replace the configuration (reload found it changed); state stays, the deadline is re-planned.
-  void update(config::CheckConfig cfg);
+  // entries::Entry
+  [[nodiscard]] const config::EntrySettings& settings() const override { return cfg_; }
+  /// Restore from the newest history record (a restart neither forgets a failure nor restarts
+  /// the clock of a check that was up), then arm the deadline (one already past makes the check
+  /// late at once). A check that never reported counts from now.
+  int start(const entries::Saved& saved) override;
+  void update(const config::EntryConfig& cfg) override { update(cfg.as<CheckConfig>()); }
   /// Stop the deadline (removed by reload, or the daemon stops).
-  void retire();
+  void retire() override;
   /// Re-plan the deadline timer (the wall clock stepped).
-  void replan();
-  /// Take a report; returns the state after it.
+  void replan() override;
+  [[nodiscard]] boost::json::object status_entry() const override;
+  /// `tend ping` / `tend exec`: the request parsed and taken; the reply names the new state.
+  Expected<boost::json::object> report(const boost::json::object& request, WallTime now) override;
+  /// tend_check_*: last report, last success, failures in a row.
+  void metrics(metrics::Collector& c) const override;
+
+  /// Replace the configuration (reload found it changed); state stays, the deadline is re-planned.
+  void update(CheckConfig cfg);
+  /// Take a report; returns the state after it. While paused, a deadline passing does not make
+  /// the check late (resume starts a whole period); reports still count.
   State report(Report r);
-  /// Raise no firing events until `until` (or resume()); a deadline passing while paused does
-  /// not make the check late, and then resume() starts a whole period. Reports still count.
-  void pause(std::optional<WallTime> until);
-  void resume();
 
   [[nodiscard]] Status status() const;
-  [[nodiscard]] const config::CheckConfig& config() const { return cfg_; }
+  [[nodiscard]] const CheckConfig& config() const { return cfg_; }
+
+ protected:
+  void on_resume() override;
 
  private:
   void plan();
   void on_deadline();
   [[nodiscard]] std::optional<WallTime> expected_after(WallTime anchor) const;
-  [[nodiscard]] bool paused_now() const;
-  void publish(const std::string& event, events::Status status, std::string summary, std::string detail,
+  void publish(const events::EventType& type, events::Status status, std::string summary, std::string detail,
                std::map<std::string, std::string> labels);
 
-  Context& ctx_;
-  config::CheckConfig cfg_;
+  Context ctx_;
+  CheckConfig cfg_;
   State state_ = State::fresh;
   WallTime anchor_;  // the last end report (or when watching began): the next one is due after it
   std::optional<WallTime> open_start_;
   std::int64_t open_run_id_ = 0;
   std::optional<state::RunRecord> last_;
   std::optional<WallTime> last_success_;
+  std::optional<WallTime> last_ping_;  // any report, since start
   std::optional<WallTime> expected_;
   std::optional<WallTime> deadline_;
   int consecutive_failures_ = 0;
@@ -108,8 +129,14 @@ class Check {
   bool failure_firing_ = false;
   bool retired_ = false;
   bool missed_while_paused_ = false;  // a deadline passed during the pause
-  Pause pause_;
+  // The ping rate limit (a token bucket on the monotonic clock): a flood from the socket costs
+  // neither disk nor notifications.
+  double ping_tokens_ = kPingBurst;
+  std::optional<MonoTime> ping_refilled_;
   std::unique_ptr<TimerHandle> deadline_timer_;
 };
+
+/// The kind "check" as registered (daemon/plugins/).
+const entries::KindSpec& kind();
 
 }  // namespace tend::checks

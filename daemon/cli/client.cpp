@@ -40,24 +40,28 @@ Response call(const std::string& socket_path, const boost::json::object& request
     }
     return r;
   }
+  // send() with MSG_NOSIGNAL: a daemon that closes first (it refused an oversized request, or
+  // stopped) is an error to report, not a SIGPIPE that kills tend with status 141.
   std::string line = boost::json::serialize(request) + "\n";
+  std::string write_error;
   for (std::size_t off = 0; off < line.size();) {
-    ssize_t n = ::write(fd, line.data() + off, line.size() - off);
+    ssize_t n = ::send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n <= 0) {
-      r.exit = exit_unreachable;
-      r.error = "write to " + socket_path + " failed: " + std::strerror(errno);
-      ::close(fd);
-      return r;
+      write_error = n < 0 ? std::strerror(errno) : "nothing written";
+      ::shutdown(fd, SHUT_WR);
+      break;
     }
     off += static_cast<std::size_t>(n);
   }
+  // Read the reply even after a failed send: the daemon may have answered before it closed
+  // (a request over its size limit gets an error reply, then the connection is closed).
   std::string in;
   char buf[65536];
   while (in.find('\n') == std::string::npos) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -67,11 +71,17 @@ Response call(const std::string& socket_path, const boost::json::object& request
     in.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
+  if (in.empty() && !write_error.empty()) {
+    r.exit = exit_unreachable;
+    r.error = "tendd at " + socket_path + " closed the connection before reading the request (" + write_error + ")";
+    return r;
+  }
   boost::system::error_code ec;
   auto v = boost::json::parse(in.substr(0, in.find('\n')), ec);
   if (ec || !v.is_object()) {
     r.exit = exit_unreachable;
-    r.error = "no valid reply from tendd at " + socket_path + (in.empty() && timeout ? " (timed out)" : "");
+    r.error = "no valid reply from tendd at " + socket_path +
+              (in.empty() ? (timeout ? " (timed out or closed)" : " (it closed the connection)") : "");
     return r;
   }
   r.reply = std::move(v.as_object());

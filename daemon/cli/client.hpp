@@ -6,10 +6,9 @@
 #include <optional>
 #include <string>
 
-namespace tend::cli {
+#include "cli/spec.hpp"
 
-/// Exit codes of `tend` (SPEC "Socket and CLI").
-enum Exit : int { exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_unreachable = 3 };
+namespace tend::cli {
 
 struct Response {
   int exit = exit_ok;         // exit_unreachable when the daemon could not be reached

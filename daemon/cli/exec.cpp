@@ -16,6 +16,7 @@
 #include "process/group.hpp"
 #include "process/output_buffer.hpp"
 #include "util/duration.hpp"
+#include "util/text.hpp"
 
 namespace tend::cli {
 namespace json = boost::json;
@@ -105,28 +106,8 @@ std::string to_utf8(std::string_view s) {
   out.reserve(s.size());
   std::size_t i = 0;
   while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    if (c < 0x80) {
-      len = 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-    }
-    bool ok = len > 0 && i + len <= s.size();
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    }
-    if (ok && len >= 3) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      // No overlong forms, no surrogates, nothing past U+10FFFF.
-      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 > 0x9F) && !(c == 0xF0 && c1 < 0x90) &&
-           !(c == 0xF4 && c1 > 0x8F);
-    }
-    if (ok) {
+    const std::size_t len = utf8_length(s, i);
+    if (len > 0) {
       out.append(s.substr(i, len));
       i += len;
     } else {

@@ -69,28 +69,74 @@ Expected<std::string> expand_cred(std::string_view name, const Sources& sources)
 
 }  // namespace
 
-bool has_interpolation(std::string_view text) { return text.find("${") != std::string_view::npos; }
+namespace {
+
+/// The sources `${...}` expands; any other `${` is shell syntax and stays as written.
+constexpr std::string_view kSources[] = {"env:", "file:", "cred:"};
+
+/// True when a `${` at `pos` starts an expansion (`${env:`, `${file:`, `${cred:`).
+bool expands_at(std::string_view text, std::size_t pos) {
+  const std::string_view rest = text.substr(pos + 2);
+  for (const auto source : kSources) {
+    if (rest.substr(0, source.size()) == source) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool has_interpolation(std::string_view text) {
+  for (auto pos = text.find("${"); pos != std::string_view::npos; pos = text.find("${", pos + 1)) {
+    if (expands_at(text, pos) || (pos > 0 && text[pos - 1] == '$')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string escape_interpolation(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    // A `${` that interpolate() would act on gets one more `$`: `$${` reads back as `${`.
+    if (text.substr(i, 2) == "${" && (expands_at(text, i) || (i > 0 && text[i - 1] == '$'))) {
+      out.push_back('$');
+    }
+    out.push_back(text[i]);
+  }
+  return out;
+}
 
 Expected<std::string> interpolate(std::string_view text, const Sources& sources) {
   std::string out;
   std::size_t i = 0;
   while (i < text.size()) {
-    const auto start = text.find("${", i);
+    const auto start = text.find('$', i);
     if (start == std::string_view::npos) {
       out.append(text.substr(i));
       break;
     }
     out.append(text.substr(i, start - i));
+    if (text.substr(start, 3) == "$${") {
+      out.append("${");  // the escape: a literal `${`, never expanded
+      i = start + 3;
+      continue;
+    }
+    if (text.substr(start, 2) != "${" || !expands_at(text, start)) {
+      // `$HOME`, `${HOME}`, `${1:-x}`: the shell's business, kept as written.
+      out.push_back('$');
+      i = start + 1;
+      continue;
+    }
     const auto end = text.find('}', start + 2);
     if (end == std::string_view::npos) {
-      return Error{"unterminated '${' (expected ${env:NAME}, ${file:/path} or ${cred:NAME})"};
+      return Error{
+          "unterminated '${' (expected ${env:NAME}, ${file:/path} or ${cred:NAME}; write $${ for a literal ${)"};
     }
     const std::string_view inner = text.substr(start + 2, end - start - 2);
     const auto colon = inner.find(':');
-    if (colon == std::string_view::npos) {
-      return Error{"'${" + std::string(inner) +
-                   "}' names no source (expected ${env:NAME}, ${file:/path} or ${cred:NAME})"};
-    }
     const std::string_view source = inner.substr(0, colon);
     const std::string_view arg = inner.substr(colon + 1);
     Expected<std::string> part = Error{};
@@ -98,11 +144,8 @@ Expected<std::string> interpolate(std::string_view text, const Sources& sources)
       part = expand_env(arg, sources);
     } else if (source == "file") {
       part = expand_file(arg, sources);
-    } else if (source == "cred") {
-      part = expand_cred(arg, sources);
     } else {
-      return Error{"unknown source '" + std::string(source) + "' in '${" + std::string(inner) +
-                   "}' (known: env, file, cred)"};
+      part = expand_cred(arg, sources);
     }
     if (!part) {
       return part;

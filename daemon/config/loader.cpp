@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/plugins.hpp"
 #include "config/reader.hpp"
 #include "config/sections.hpp"
 
@@ -124,11 +125,11 @@ class Prescan final : public YAML::EventHandler {
 };
 
 // The sections only the main file may hold; included files add entries to it.
-constexpr std::string_view kMainOnly[] = {"daemon", "alerts"};
+constexpr std::string_view kMainOnly[] = {"daemon", "alerts", "cluster"};
 
 class Loader {
  public:
-  explicit Loader(const Sources& sources) : sources_(sources), ctx_(sources) {}
+  Loader(const Sources& sources, const Plugins& plugins) : sources_(sources), plugins_(plugins), ctx_(sources) {}
 
   LoadResult run(std::string_view text, const std::string& file) {
     LoadResult result;
@@ -199,12 +200,12 @@ class Loader {
   }
 
   // The top-level mapping of a file, or nullopt with the error recorded.
-  std::optional<detail::Value> top_level(const YAML::Node& node) {
+  std::optional<Value> top_level(const YAML::Node& node) {
     if (!node.IsMap() && !node.IsNull()) {
       ctx_.error(node.Mark(), "", "the top level must be a mapping (daemon:, jobs:, probes:, ...)");
       return std::nullopt;
     }
-    return detail::Value(ctx_, node, "", node.Mark());
+    return Value(ctx_, node, "", node.Mark());
   }
 
   void load(std::string_view text, const std::string& file) {
@@ -221,13 +222,14 @@ class Loader {
     if (!top) {
       return;
     }
-    detail::MapReader root(*top);
-    root.section("daemon", [&](detail::MapReader& m) { detail::read_daemon(m, daemon); });
+    MapReader root(*top);
+    root.section("daemon", [&](MapReader& m) { detail::read_daemon(m, daemon); });
     resolve_relative(daemon.state_dir);
     resolve_relative(daemon.socket);
+    root.section("cluster", [&](MapReader& m) { detail::read_cluster(m, daemon, c_.config.cluster); });
     std::vector<Included> includes = read_includes(root);
-    root.section("alerts", [&](detail::MapReader& m) { detail::read_alerts(m, c_); });
-    detail::read_entry_sections(root, c_);
+    root.section("alerts", [&](MapReader& m) { detail::read_alerts(m, c_); });
+    detail::read_entry_sections(root, c_, plugins_);
     root.finish();
 
     for (std::size_t i = 0; i < includes.size(); ++i) {
@@ -237,6 +239,7 @@ class Loader {
     ctx_.begin_file(file, 0);
     check_names(c_.entry_names);
     check_names(c_.notifier_names);
+    order_entries();
     check_notifier_refs();
     check_default_route();
   }
@@ -254,14 +257,14 @@ class Loader {
   }
 
   // Resolve `include:` patterns to files and read them; problems are reported at the pattern.
-  std::vector<Included> read_includes(detail::MapReader& root) {
+  std::vector<Included> read_includes(MapReader& root) {
     std::vector<Included> out;
     auto v = root.get("include");
     if (!v) {
       return out;
     }
     // A single pattern is as clear as a one-element list.
-    std::vector<detail::Value> items;
+    std::vector<Value> items;
     if (v->node().IsScalar()) {
       items.push_back(*v);
     } else if (auto list = v->items()) {
@@ -301,7 +304,7 @@ class Loader {
     if (!top) {
       return;
     }
-    detail::MapReader root(*top);
+    MapReader root(*top);
     for (auto key : kMainOnly) {
       if (auto v = root.get(key)) {
         ctx_.error(v->key_mark(), std::string(key),
@@ -313,8 +316,22 @@ class Loader {
     if (auto v = root.get("include")) {
       ctx_.error(v->key_mark(), "include", "includes do not nest: 'include' is only allowed in the main config file");
     }
-    detail::read_entry_sections(root, c_);
+    detail::read_entry_sections(root, c_, plugins_);
     root.finish();
+  }
+
+  // Entries by kind in registration order (then file order): status and reload read them so.
+  void order_entries() {
+    auto rank = [this](std::string_view kind) {
+      for (std::size_t i = 0; i < plugins_.sections.size(); ++i) {
+        if (plugins_.sections[i].kind == kind) {
+          return i;
+        }
+      }
+      return plugins_.sections.size();
+    };
+    std::stable_sort(c_.config.entries.begin(), c_.config.entries.end(),
+                     [&](const EntryConfig& a, const EntryConfig& b) { return rank(a.kind) < rank(b.kind); });
   }
 
   // Names are unique in their namespace; the later definition (in file order) is the error.
@@ -343,7 +360,7 @@ class Loader {
         continue;
       }
       std::string message = "unknown notifier '" + ref.name + "'";
-      if (auto near = detail::suggest(ref.name, known)) {
+      if (auto near = suggest(ref.name, known)) {
         message += " (did you mean '" + *near + "'?)";
       }
       ctx_.error_at(ref.pos, ref.file_index, ref.path, std::move(message));
@@ -364,7 +381,8 @@ class Loader {
   }
 
   const Sources& sources_;
-  detail::Context ctx_;
+  const Plugins& plugins_;
+  Context ctx_;
   detail::Collected c_;
   std::string main_file_;
 };
@@ -389,18 +407,19 @@ Sources Sources::system() {
   return s;
 }
 
-LoadResult load_file(const std::string& path, const Sources& sources) {
+LoadResult load_file(const std::string& path, const Sources& sources, const Plugins& plugins) {
   auto text = sources.read_file ? sources.read_file(path) : std::nullopt;
   if (!text) {
     LoadResult result;
     result.errors.push_back(ConfigError{Position{path, 0, 0}, "", "cannot read the config file"});
     return result;
   }
-  return load_text(*text, path, sources);
+  return load_text(*text, path, sources, plugins);
 }
 
-LoadResult load_text(std::string_view yaml, const std::string& file_name, const Sources& sources) {
-  return Loader(sources).run(yaml, file_name);
+LoadResult load_text(std::string_view yaml, const std::string& file_name, const Sources& sources,
+                     const Plugins& plugins) {
+  return Loader(sources, plugins).run(yaml, file_name);
 }
 
 }  // namespace tend::config

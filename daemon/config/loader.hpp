@@ -12,6 +12,8 @@
 
 namespace tend::config {
 
+struct Plugins;
+
 struct ConfigError {
   Position pos;
   std::string key_path;  // "jobs.backup.timeout"
@@ -27,6 +29,9 @@ struct Sources {
   std::function<std::vector<std::string>(const std::string& pattern)> glob;  // sorted matches
   std::string credentials_dir;                                               // $CREDENTIALS_DIRECTORY; empty = none
   std::string hostname;                                                      // default daemon.host
+  /// Tests: told of every key a reader looks for, with the path of its map ("jobs.backup"), so
+  /// that the documentation can be checked against what the reader really knows.
+  std::function<void(const std::string& map_path, std::string_view key)> on_key;
 
   /// The real process environment and file system.
   static Sources system();
@@ -37,10 +42,12 @@ struct LoadResult {
   std::vector<ConfigError> errors;  // in file order
 };
 
-/// Load and validate the file at `path` (and its includes).
-LoadResult load_file(const std::string& path, const Sources& sources);
+/// Load and validate the file at `path` (and its includes), reading entry sections and notifier
+/// types with the readers in `plugins`.
+LoadResult load_file(const std::string& path, const Sources& sources, const Plugins& plugins);
 
 /// Load and validate YAML text already in memory; `file_name` is used in error positions.
-LoadResult load_text(std::string_view yaml, const std::string& file_name, const Sources& sources);
+LoadResult load_text(std::string_view yaml, const std::string& file_name, const Sources& sources,
+                     const Plugins& plugins);
 
 }  // namespace tend::config

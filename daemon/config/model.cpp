@@ -1,29 +1,24 @@
 #include "config/model.hpp"
 
+#include <algorithm>
+
 namespace tend::config {
 
-const char* to_string(Severity s) {
-  switch (s) {
-    case Severity::info:
-      return "info";
-    case Severity::warning:
-      return "warning";
-    case Severity::critical:
-      return "critical";
+bool same_settings(const std::shared_ptr<const EntrySettings>& a, const std::shared_ptr<const EntrySettings>& b) {
+  if (!a || !b) {
+    return !a && !b;
   }
-  return "critical";
+  return a->same_as(*b);
 }
 
-// These lists are what config validation accepts; config sits below the alerting and remedy modules,
-// so it cannot ask their registries. Each registry should hold one implementation per name here.
-const std::vector<std::string>& notifier_types() {
-  static const std::vector<std::string> types = {"slack", "discord", "webhook"};
-  return types;
+const std::vector<std::string_view>& alert_label_names() {
+  static const std::vector<std::string_view> names = {"kind", "event", "severity", "environment", "host", "name"};
+  return names;
 }
 
-const std::vector<std::string>& remedy_types() {
-  static const std::vector<std::string> types = {"pm2", "systemd", "exec"};
-  return types;
+std::size_t Config::count(std::string_view kind) const {
+  return static_cast<std::size_t>(
+      std::count_if(entries.begin(), entries.end(), [&](const EntryConfig& e) { return e.kind == kind; }));
 }
 
 }  // namespace tend::config

@@ -1,18 +1,25 @@
 #pragma once
-// The validated configuration: plain values, no YAML. Everything the daemon runs from comes
-// from here. Equality ignores source positions so a reload can tell which entries changed.
+// The validated configuration: plain values, no YAML. The daemon, notifier and alert sections are
+// read here; each entry kind (jobs, probes, watches, checks) reads its own section with its own
+// reader (config::Plugins) into its own settings type, held here behind EntrySettings. Equality
+// ignores source positions so a reload can tell which entries changed.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "cluster/settings.hpp"
+#include "events/severity.hpp"
 #include "schedule/schedule.hpp"
 #include "util/duration.hpp"
 
 namespace tend::config {
 
 using namespace std::chrono_literals;
+using events::Severity;
 
 /// Where a value came from: 1-based line and column.
 struct Position {
@@ -20,9 +27,6 @@ struct Position {
   int line = 0;
   int column = 0;
 };
-
-enum class Severity { info, warning, critical };
-const char* to_string(Severity s);
 
 struct LogConfig {
   std::string level = "info";   // trace|debug|info|warning|error|critical|off
@@ -60,21 +64,51 @@ struct DaemonConfig {
   HistoryConfig history;
   std::optional<HeartbeatConfig> heartbeat;
   std::optional<MetricsConfig> metrics;
+  std::map<std::string, std::string> env;  // added to every child's environment
   bool operator==(const DaemonConfig&) const = default;
 };
 
+/// What a variant's or an entry kind's reader produces: settings of its own type, compared on
+/// reload through same_as (derive from Settings<T>, which implements it with T's ==).
+class EntrySettings {
+ public:
+  EntrySettings() = default;
+  EntrySettings(const EntrySettings&) = default;
+  EntrySettings& operator=(const EntrySettings&) = default;
+  virtual ~EntrySettings() = default;
+  /// Same type and equal values.
+  [[nodiscard]] virtual bool same_as(const EntrySettings& other) const = 0;
+};
+
+template <class T>
+class Settings : public EntrySettings {
+ public:
+  [[nodiscard]] bool same_as(const EntrySettings& other) const override {
+    const auto* o = dynamic_cast<const T*>(&other);
+    return o != nullptr && *o == static_cast<const T&>(*this);
+  }
+  bool operator==(const Settings& /*other*/) const { return true; }
+};
+
+/// Two optional settings are equal when both are absent or both are the same.
+bool same_settings(const std::shared_ptr<const EntrySettings>& a, const std::shared_ptr<const EntrySettings>& b);
+
 struct NotifierConfig {
   std::string name;
-  std::string type;                            // one of notifier_types()
+  std::string type;                            // one of the registered notifier types
   std::string url;                             // secret
   std::map<std::string, std::string> headers;  // values secret
   Duration timeout = 10s;
-  bool operator==(const NotifierConfig&) const = default;
+  std::shared_ptr<const EntrySettings> options;  // the type's own keys (e.g. a routing key), if any
+  bool operator==(const NotifierConfig& o) const {
+    return name == o.name && type == o.type && url == o.url && headers == o.headers && timeout == o.timeout &&
+           same_settings(options, o.options);
+  }
 };
 
 struct RouteMatch {
   std::optional<Severity> severity;
-  std::optional<std::string> kind;  // job|probe|watch|check|daemon
+  std::optional<std::string> kind;  // a kind of the event catalogue
   std::optional<std::string> name;  // glob
   std::optional<std::string> environment;
   bool operator==(const RouteMatch&) const = default;
@@ -93,130 +127,61 @@ struct EscalateConfig {
   bool operator==(const EscalateConfig&) const = default;
 };
 
+/// Labels an alert is matched and grouped by: kind, event, severity, environment, host, name
+/// (a glob in matchers), and labels.NAME for the labels its entry gave it.
+struct Matcher {
+  std::map<std::string, std::string> labels;  // label -> required value (name: a glob)
+  bool operator==(const Matcher&) const = default;
+};
+
+/// While an alert matching `source` fires, alerts matching `target` (with the same values of
+/// every label in `equal`) are recorded, not sent.
+struct InhibitRule {
+  Matcher source;
+  Matcher target;
+  std::vector<std::string> equal;
+  bool operator==(const InhibitRule&) const = default;
+};
+
+/// More state changes than `changes` within `window`: one "flapping" notification, then quiet
+/// until stable for a window.
+struct FlappingConfig {
+  int changes = 6;
+  Duration window = 10min;
+  bool operator==(const FlappingConfig&) const = default;
+};
+
 struct AlertsConfig {
   std::vector<Route> routes;  // validated: last one has an empty match (default route)
   Duration repeat_interval = 4h;
   bool send_resolved = true;
   std::optional<EscalateConfig> escalate;
   Duration delivery_max_age = 24h;
+  std::vector<std::string> group_by;  // empty: nothing is grouped
+  Duration group_wait = 30s;
+  Duration group_interval = 5min;
+  std::optional<FlappingConfig> flapping;
+  std::vector<InhibitRule> inhibit;
   bool operator==(const AlertsConfig&) const = default;
 };
 
-enum class Backoff { fixed, exponential };
-enum class Concurrency { forbid, allow, replace };
+/// The label names group_by, inhibit and matchers know (besides labels.NAME).
+const std::vector<std::string_view>& alert_label_names();
 
-struct RetryConfig {
-  int max = 0;  // retries after the first attempt
-  Duration delay = 10s;
-  Backoff backoff = Backoff::fixed;
-  bool operator==(const RetryConfig&) const = default;
-};
-
-struct JobConfig {
+/// One entry of any kind: its kind (from the kind's registration), its name and its settings.
+struct EntryConfig {
+  std::string_view kind;  // "job", "probe", ...: static storage (the kind's registration)
   std::string name;
-  schedule::Schedule schedule;
-  std::vector<std::string> command;  // argv form
-  std::string shell;                 // or shell form (run by /bin/sh -c)
-  std::string builtin;               // or a builtin job (digest)
-  std::string workdir;
-  std::string user;
-  std::map<std::string, std::string> env;
-  std::optional<Duration> timeout;
-  Duration kill_grace = 10s;
-  std::optional<Duration> warn_after;
-  RetryConfig retries;
-  Concurrency concurrency = Concurrency::forbid;
-  bool catch_up = false;
-  Duration jitter = 0ms;
-  std::vector<std::string> alert_on = {"failure", "timeout", "slow", "missed"};
-  Severity severity = Severity::critical;
-  bool operator==(const JobConfig&) const = default;
-};
+  std::shared_ptr<const EntrySettings> settings;
 
-/// An accepted status: a code (200) or a class ("2xx" -> 200..299).
-struct StatusRange {
-  int low = 200;
-  int high = 299;
-  bool operator==(const StatusRange&) const = default;
-};
-
-struct JsonExpect {
-  std::string path;    // JSON pointer, e.g. /status
-  std::string equals;  // compared with the value's text form
-  bool operator==(const JsonExpect&) const = default;
-};
-
-struct ProbeExpect {
-  std::vector<StatusRange> status = {StatusRange{200, 299}};
-  std::string body_contains;
-  std::string body_regex;
-  std::optional<JsonExpect> json;
-  std::optional<Duration> max_latency;
-  bool operator==(const ProbeExpect&) const = default;
-};
-
-struct TlsConfig {
-  bool verify = true;
-  Duration expiry_warning = 14 * 24h;
-  bool operator==(const TlsConfig&) const = default;
-};
-
-enum class RemedyNotify { all, failures };
-
-struct RemedyConfig {
-  std::string type;               // one of remedy_types(): pm2 | systemd | exec
-  std::string target;             // pm2 app name or systemd unit
-  std::string user;               // pm2 only
-  std::vector<std::string> argv;  // exec only
-  Duration settle = 10s;
-  int max_restarts = 3;
-  Duration window = 15min;
-  Duration cooldown = 1h;
-  RemedyNotify notify = RemedyNotify::all;
-  bool operator==(const RemedyConfig&) const = default;
-};
-
-struct ProbeConfig {
-  std::string name;
-  std::string url;
-  std::string unix_socket;
-  std::string method = "GET";
-  std::map<std::string, std::string> headers;
-  std::string body;
-  bool follow_redirects = false;
-  bool reuse_connection = true;  // false: a new connection per probe, as Monit
-  Duration interval = 30s;
-  Duration timeout = 10s;
-  ProbeExpect expect;
-  TlsConfig tls;
-  int failure_threshold = 3;
-  int success_threshold = 1;
-  std::optional<RemedyConfig> remedy;
-  Severity severity = Severity::critical;
-  bool operator==(const ProbeConfig&) const = default;
-};
-
-enum class LogFormat { json, combined };
-
-struct WatchConfig {
-  std::string name;
-  std::string file;
-  LogFormat format = LogFormat::combined;
-  std::string status_field = "status";
-  Duration window = 5min;
-  int min_requests = 20;
-  double warning = 5.0;    // percent
-  double critical = 10.0;  // percent
-  bool operator==(const WatchConfig&) const = default;
-};
-
-struct CheckConfig {
-  std::string name;
-  std::optional<schedule::Schedule> schedule;  // either schedule...
-  std::optional<Duration> every;               // ...or every
-  Duration grace = 5min;
-  Severity severity = Severity::critical;
-  bool operator==(const CheckConfig&) const = default;
+  /// The settings as the kind's own type (the kind's code only: it knows what it registered).
+  template <class T>
+  [[nodiscard]] const T& as() const {
+    return static_cast<const T&>(*settings);
+  }
+  bool operator==(const EntryConfig& o) const {
+    return kind == o.kind && name == o.name && same_settings(settings, o.settings);
+  }
 };
 
 struct Config {
@@ -225,19 +190,26 @@ struct Config {
   std::vector<std::string> include;  // patterns as written
   std::vector<NotifierConfig> notifiers;
   AlertsConfig alerts;
-  std::vector<JobConfig> jobs;
-  std::vector<ProbeConfig> probes;
-  std::vector<WatchConfig> watches;
-  std::vector<CheckConfig> checks;
+  /// `cluster:` (SPEC "Cluster mode"), validated by cluster::problems(); absent: a single host.
+  std::optional<cluster::Settings> cluster;
+  /// Every entry, by kind in registration order, then in file order.
+  std::vector<EntryConfig> entries;
   /// Source position of each entry and key ("jobs.backup" -> file:line:col), for runtime errors.
   std::map<std::string, Position> origins;
+
+  /// The settings of every entry of kind T (T::kKind), in order.
+  template <class T>
+  [[nodiscard]] std::vector<const T*> all() const {
+    std::vector<const T*> out;
+    for (const auto& e : entries) {
+      if (e.kind == T::kKind) {
+        out.push_back(&e.as<T>());
+      }
+    }
+    return out;
+  }
+  /// How many entries of `kind` there are.
+  [[nodiscard]] std::size_t count(std::string_view kind) const;
 };
-
-/// The notifier types config accepts ("slack", "discord", "webhook"); the alerting module's
-/// registry is the single source of this list.
-const std::vector<std::string>& notifier_types();
-
-/// The remedy types config accepts ("pm2", "systemd", "exec").
-const std::vector<std::string>& remedy_types();
 
 }  // namespace tend::config

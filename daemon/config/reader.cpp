@@ -8,7 +8,7 @@
 
 #include "config/interpolate.hpp"
 
-namespace tend::config::detail {
+namespace tend::config {
 namespace {
 
 std::string join(const std::string& parent, std::string_view key) {
@@ -105,7 +105,11 @@ std::string Scalar::shown() const { return expanded ? "'" + raw + "' (expanded)"
 // ---- Value ----
 
 Value::Value(Context& ctx, YAML::Node node, std::string path, YAML::Mark key_mark)
-    : ctx_(&ctx), node_(std::move(node)), path_(std::move(path)), key_mark_(key_mark), mark_(node_.Mark()) {
+    : ctx_(&ctx),
+      node_(node),
+      path_(std::move(path)),
+      key_mark_(key_mark),
+      mark_(node_.Mark()) {  // yaml-cpp nodes copy cheaply (shared)
   // yaml-cpp places an empty value (`timeout:` and a newline) at the start of the next line.
   if (mark_.is_null() || (node_.IsNull() && mark_.line != key_mark_.line && !key_mark_.is_null())) {
     mark_ = key_mark_;
@@ -339,9 +343,28 @@ MapReader::MapReader(const Value& value) : self_(value) {
   collect(node, 0, false);
 }
 
+bool Context::merge_step(const YAML::Mark& mark, const std::string& path) {
+  // 100,000 merged keys is hundreds of times what a large config merges; a 2 KB file whose five
+  // levels each merge the previous one ten times wants 10^5 times more.
+  constexpr std::size_t kMaxMerged = 100'000;
+  if (++merged_ <= kMaxMerged) {
+    return true;
+  }
+  if (!merge_bomb_reported_) {
+    merge_bomb_reported_ = true;
+    error(mark, path,
+          "merge keys ('<<') bring in more than " + std::to_string(kMaxMerged) +
+              " keys: the anchors merge each other too many times");
+  }
+  return false;
+}
+
 void MapReader::collect(const YAML::Node& node, int merge_depth, bool merged) {
   Context& ctx = self_.context();
   for (const auto& pair : node) {
+    if (merged && !ctx.merge_step(pair.first.Mark(), self_.path())) {
+      return;
+    }
     // Copies: yaml-cpp's iterator hands out pairs of temporaries.
     const YAML::Node key_node = pair.first;
     const YAML::Node value_node = pair.second;
@@ -349,7 +372,7 @@ void MapReader::collect(const YAML::Node& node, int merge_depth, bool merged) {
       ctx.error(key_node.Mark(), self_.path(), "expected a string key, got " + describe(key_node));
       continue;
     }
-    const std::string key = key_node.Scalar();
+    const std::string& key = key_node.Scalar();
     if (key == "<<" && key_node.Tag() == "?") {
       // YAML 1.1 merge key, which yaml-cpp 0.7 does not apply: shared defaults via anchors are common.
       const YAML::Node& source = value_node;
@@ -391,8 +414,15 @@ MapReader::Slot* MapReader::find(std::string_view key) {
   return it == index_.end() ? nullptr : &slots_[it->second];
 }
 
-std::optional<Value> MapReader::get(std::string_view key) {
+void MapReader::ask(std::string_view key) {
   known_.emplace_back(key);
+  if (const auto& hook = self_.context().sources().on_key) {
+    hook(self_.path(), key);
+  }
+}
+
+std::optional<Value> MapReader::get(std::string_view key) {
+  ask(key);
   Slot* s = find(key);
   if (s == nullptr) {
     return std::nullopt;
@@ -406,12 +436,12 @@ bool MapReader::has(std::string_view key) { return get(key).has_value(); }
 
 void MapReader::known(std::initializer_list<std::string_view> keys) {
   for (auto k : keys) {
-    known_.emplace_back(k);
+    ask(k);
   }
 }
 
 bool MapReader::require(std::string_view key) {
-  known_.emplace_back(key);
+  ask(key);
   if (find(key) != nullptr) {
     return true;
   }
@@ -559,4 +589,4 @@ std::optional<std::string> suggest(std::string_view word, const std::vector<std:
   return best;
 }
 
-}  // namespace tend::config::detail
+}  // namespace tend::config

@@ -1,10 +1,11 @@
 #pragma once
 // A typed reader over yaml-cpp nodes that tracks the key path and position of every value and
 // collects errors instead of throwing, so each config section reads as a short list of keys.
-// Internal to the config module.
+// Public: entry kinds and variants read their own keys with it.
 
 #include <yaml-cpp/yaml.h>
 
+#include <array>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -18,7 +19,7 @@
 #include "config/model.hpp"
 #include "util/duration.hpp"
 
-namespace tend::config::detail {
+namespace tend::config {
 
 /// What one load shares: the outside world, the file being read, the errors and origins collected.
 class Context {
@@ -39,6 +40,9 @@ class Context {
   void error_at(const Position& pos, int file_index, std::string path, std::string message);
   /// Remember where `path` was defined; the first definition wins.
   void origin(const std::string& path, const YAML::Mark& mark);
+  /// Count one key brought in by a merge (`<<`); false once a load has merged more than any
+  /// config needs (a merge bomb: each level multiplies), with the error recorded once.
+  bool merge_step(const YAML::Mark& mark, const std::string& path);
 
   [[nodiscard]] bool has_errors() const { return !errors_.empty(); }
   /// The errors in file order (main file first, then includes; by line and column within a file).
@@ -55,6 +59,8 @@ class Context {
   int file_index_ = 0;
   std::vector<Indexed> errors_;
   std::map<std::string, Position> origins_;
+  std::size_t merged_ = 0;
+  bool merge_bomb_reported_ = false;
 };
 
 /// A scalar's text after `${...}` expansion, and how to show it in a message without leaking a secret.
@@ -109,6 +115,21 @@ class Value {
 
   template <class E>
   [[nodiscard]] std::optional<E> choice(Choices<E> choices) const {
+    return choice_in<E>(choices);
+  }
+  template <class E, std::size_t N>
+  [[nodiscard]] std::optional<E> choice(const std::array<std::pair<std::string_view, E>, N>& choices) const {
+    return choice_in<E>(choices);
+  }
+
+  /// The last component of the key path ("timeout" for "jobs.backup.timeout").
+  [[nodiscard]] std::string key_name() const;
+  /// A check accepting only `words`: "unknown WHAT 'x' (known: a, b)".
+  static StringCheck one_of(std::string what, std::vector<std::string_view> words);
+
+ private:
+  template <class E, class Range>
+  [[nodiscard]] std::optional<E> choice_in(const Range& choices) const {
     std::vector<std::string_view> words;
     for (const auto& c : choices) {
       words.push_back(c.first);
@@ -124,13 +145,6 @@ class Value {
     }
     return std::nullopt;
   }
-
-  /// The last component of the key path ("timeout" for "jobs.backup.timeout").
-  [[nodiscard]] std::string key_name() const;
-  /// A check accepting only `words`: "unknown WHAT 'x' (known: a, b)".
-  static StringCheck one_of(std::string what, std::vector<std::string_view> words);
-
- private:
   void invalid(const Scalar& s, const std::string& message, std::string_view what) const;
 
   Context* ctx_;
@@ -188,18 +202,25 @@ class MapReader {
 
   template <class E>
   bool read(std::string_view key, E& out, Choices<E> choices) {
-    auto v = get(key);
-    auto e = v ? v->choice(choices) : std::nullopt;
-    if (e) {
-      out = *e;
-    }
-    return e.has_value();
+    return read_choice<E>(key, out, choices);
   }
-
+  template <class E, std::size_t N>
+  bool read(std::string_view key, E& out, const std::array<std::pair<std::string_view, E>, N>& choices) {
+    return read_choice<E>(key, out, choices);
+  }
   template <class E>
   bool read(std::string_view key, std::optional<E>& out, Choices<E> choices) {
     E tmp{};
-    if (read(key, tmp, choices)) {
+    if (read_choice<E>(key, tmp, choices)) {
+      out = tmp;
+      return true;
+    }
+    return false;
+  }
+  template <class E, std::size_t N>
+  bool read(std::string_view key, std::optional<E>& out, const std::array<std::pair<std::string_view, E>, N>& choices) {
+    E tmp{};
+    if (read_choice<E>(key, tmp, choices)) {
       out = tmp;
       return true;
     }
@@ -210,6 +231,17 @@ class MapReader {
   bool section(std::string_view key, const std::function<void(MapReader&)>& fn);
 
  private:
+  /// Note `key` as one this map may have (suggestions; Sources::on_key).
+  void ask(std::string_view key);
+  template <class E, class Range>
+  bool read_choice(std::string_view key, E& out, const Range& choices) {
+    auto v = get(key);
+    auto e = v ? v->choice(choices) : std::nullopt;
+    if (e) {
+      out = *e;
+    }
+    return e.has_value();
+  }
   struct Slot {
     Entry entry;
     bool used = false;
@@ -230,4 +262,4 @@ class MapReader {
 /// The nearest of `candidates` to `word` by edit distance, when close enough to be a likely typo.
 std::optional<std::string> suggest(std::string_view word, const std::vector<std::string>& candidates);
 
-}  // namespace tend::config::detail
+}  // namespace tend::config

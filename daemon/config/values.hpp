@@ -1,7 +1,7 @@
 #pragma once
 // Checks for the string values config accepts: URLs, paths, user/unit/app names, listen addresses,
 // HTTP statuses. Each returns nullopt when the value is fine, else a message; a message never
-// echoes a URL or header (they may hold tokens). Internal to the config module.
+// echoes a URL or header (they may hold tokens).
 
 #include <optional>
 #include <string>
@@ -10,7 +10,7 @@
 #include "config/model.hpp"
 #include "util/expected.hpp"
 
-namespace tend::config::detail {
+namespace tend::config {
 
 /// Any non-empty string.
 std::optional<std::string> check_not_empty(const std::string& value, const std::string& shown);
@@ -22,12 +22,10 @@ std::optional<std::string> check_absolute_path(const std::string& path, const st
 std::optional<std::string> check_user_name(const std::string& name, const std::string& shown);
 /// A group name, same rule as user names.
 std::optional<std::string> check_group_name(const std::string& name, const std::string& shown);
-/// A PM2 app name: [A-Za-z0-9_.@:-]+.
-std::optional<std::string> check_pm2_name(const std::string& name, const std::string& shown);
-/// A systemd unit name with a unit suffix (api.service).
-std::optional<std::string> check_systemd_unit(const std::string& name, const std::string& shown);
 /// An environment variable name: [A-Za-z_][A-Za-z0-9_]*.
 std::optional<std::string> check_env_name(const std::string& name, const std::string& shown);
+/// An `env_inherit` name: a valid name, and not one of systemd's channels to the daemon.
+std::optional<std::string> check_inherited_env_name(const std::string& name, const std::string& shown);
 /// An HTTP header name (RFC 9110 token).
 std::optional<std::string> check_header_name(const std::string& name, const std::string& shown);
 /// A header value without line breaks (no header injection).
@@ -39,7 +37,4 @@ std::optional<std::string> check_json_pointer(const std::string& path, const std
 /// Compiles as a POSIX extended regex (regcomp), as the probe engine matches it.
 std::optional<std::string> check_regex(const std::string& pattern, const std::string& shown);
 
-/// "200" -> 200..200, "2xx" -> 200..299, "200-204" -> 200..204.
-Expected<StatusRange> parse_status(std::string_view text);
-
-}  // namespace tend::config::detail
+}  // namespace tend::config

@@ -1,5 +1,6 @@
 #include "control/server.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,9 +15,11 @@
 #include <boost/json/serialize.hpp>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "util/log.hpp"
 
@@ -31,7 +34,25 @@ const auto& logger() {
   return l;
 }
 
-/// Supplementary groups of a live process, from /proc (SO_PEERCRED carries only the primary).
+/// The peer's supplementary groups as the kernel recorded them at connect (SO_PEERGROUPS, Linux
+/// 4.13): not the racy /proc/PID/status of a process that may have exec'd or died meanwhile.
+std::optional<std::set<gid_t>> peer_groups(int fd) {
+  std::vector<gid_t> groups(64);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
+      groups.resize(len / sizeof(gid_t));
+      return std::set<gid_t>(groups.begin(), groups.end());
+    }
+    if (errno != ERANGE) {
+      return std::nullopt;
+    }
+    groups.resize(len / sizeof(gid_t) + 1);
+  }
+  return std::nullopt;
+}
+
+/// Supplementary groups of a live process, from /proc: only where SO_PEERGROUPS is missing.
 std::set<gid_t> process_groups(pid_t pid) {
   std::set<gid_t> groups;
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -48,6 +69,35 @@ std::set<gid_t> process_groups(pid_t pid) {
   return groups;
 }
 
+/// Who is on the other end: SO_PEERCRED, and admin rights from root, our own uid, or the admin
+/// group (primary or supplementary). nullopt when the kernel will not say.
+std::optional<Peer> identify(int fd, const std::optional<gid_t>& admin_group) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    return std::nullopt;
+  }
+  Peer peer;
+  peer.pid = cred.pid;
+  peer.uid = cred.uid;
+  peer.gid = cred.gid;
+  peer.admin = cred.uid == 0 || cred.uid == ::geteuid();
+  if (!peer.admin && admin_group) {
+    auto groups = peer_groups(fd);
+    peer.admin = cred.gid == *admin_group ||
+                 (groups ? groups->count(*admin_group) > 0 : process_groups(cred.pid).count(*admin_group) > 0);
+  }
+  return peer;
+}
+
+/// Descriptors of ours must not reach children (Asio opens sockets without SOCK_CLOEXEC).
+void set_cloexec(int fd) {
+  const int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) {
+    ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+}
+
 }  // namespace
 
 boost::json::object error_reply(const std::string& message) {
@@ -57,30 +107,35 @@ boost::json::object error_reply(const std::string& message) {
   return o;
 }
 
+Expected<boost::json::object> parse_request(std::string_view line) {
+  boost::system::error_code ec;
+  auto value = boost::json::parse(line, ec);
+  if (ec) {
+    return Error{"malformed request: " + ec.message()};
+  }
+  if (!value.is_object()) {
+    return Error{"malformed request: expected a JSON object"};
+  }
+  auto* cmd = value.as_object().if_contains("cmd");
+  if (cmd == nullptr || !cmd->is_string()) {
+    return Error{"malformed request: missing \"cmd\""};
+  }
+  return std::move(value.as_object());
+}
+
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(asio::io_context& io, Options o, Handler h)
       : io_(io), options_(std::move(o)), handler_(std::move(h)), acceptor_(io) {}
 
   class Session : public std::enable_shared_from_this<Session> {
    public:
-    Session(std::shared_ptr<Impl> server, stream::socket socket)
-        : server_(std::move(server)), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+    Session(std::shared_ptr<Impl> server, stream::socket socket, Peer peer)
+        : server_(std::move(server)), socket_(std::move(socket)), timer_(socket_.get_executor()), peer_(peer) {}
+
+    [[nodiscard]] const Peer& peer() const { return peer_; }
 
     void start() {
-      ucred cred{};
-      socklen_t len = sizeof cred;
-      if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-        close();
-        return;
-      }
-      peer_.pid = cred.pid;
-      peer_.uid = cred.uid;
-      peer_.gid = cred.gid;
-      peer_.admin = cred.uid == 0 || cred.uid == ::geteuid();
-      if (!peer_.admin && server_->options_.admin_group) {
-        const gid_t admin = *server_->options_.admin_group;
-        peer_.admin = cred.gid == admin || process_groups(cred.pid).count(admin) > 0;
-      }
+      arm_timer();
       read_next();
     }
 
@@ -92,8 +147,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
 
    private:
+    // The idle timer is armed when the connection opens and after each answer, not per line read:
+    // a client sending empty lines (or nothing) is closed idle_timeout after its last request.
     void read_next() {
-      arm_timer();
       auto self = shared_from_this();
       asio::async_read_until(socket_, asio::dynamic_buffer(buffer_, server_->options_.max_request + 1), '\n',
                              [self](const boost::system::error_code& ec, std::size_t n) { self->on_line(ec, n); });
@@ -110,7 +166,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
 
     void on_line(const boost::system::error_code& ec, std::size_t n) {
-      timer_.cancel();
       if (ec == asio::error::not_found) {
         // More than max_request bytes without a newline: answer, then drop the connection, since
         // the rest of that line cannot be framed.
@@ -128,22 +183,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         line.pop_back();
       }
       if (line.empty()) {
-        read_next();
+        read_next();  // not a request: the idle timer keeps running
         return;
       }
-      boost::system::error_code jec;
-      auto value = boost::json::parse(line, jec);
-      if (jec || !value.is_object()) {
-        respond(error_reply(jec ? "malformed request: " + jec.message() : "malformed request: expected a JSON object"),
-                false);
+      timer_.cancel();
+      auto parsed = parse_request(line);
+      if (!parsed) {
+        respond(error_reply(parsed.error()), false);
         return;
       }
-      auto& request = value.as_object();
-      auto* cmd = request.if_contains("cmd");
-      if (cmd == nullptr || !cmd->is_string()) {
-        respond(error_reply("malformed request: missing \"cmd\""), false);
-        return;
-      }
+      const auto& request = *parsed;
+      const auto* cmd = request.if_contains("cmd");
       auto self = shared_from_this();
       auto replied = std::make_shared<bool>(false);
       try {
@@ -176,6 +226,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                           if (ec || close_after) {
                             self->finish();
                           } else {
+                            self->arm_timer();
                             self->read_next();
                           }
                         });
@@ -183,7 +234,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     void finish() {
       close();
-      server_->sessions_.erase(this);
+      server_->forget(this);
     }
 
     std::shared_ptr<Impl> server_;
@@ -201,17 +252,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         return;
       }
       if (!ec) {
-        if (self->sessions_.size() >= self->options_.max_connections) {
-          auto reply = boost::json::serialize(error_reply("too many connections")) + "\n";
-          boost::system::error_code wec;
-          socket.non_blocking(true, wec);
-          asio::write(socket, asio::buffer(reply), wec);  // non-blocking: best effort
-          socket.close(wec);
-        } else {
-          auto session = std::make_shared<Session>(self, std::move(socket));
-          self->sessions_[session.get()] = session;
-          session->start();
-        }
+        self->admit(std::move(socket));
       } else {
         logger()->warn("accept failed: {}", ec.message());
       }
@@ -219,11 +260,60 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     });
   }
 
+  // Abuse from one user degrades only that user: each uid holds at most max_per_uid connections,
+  // and the last reserved_for_admin slots are for root and admins only.
+  void admit(stream::socket socket) {
+    set_cloexec(socket.native_handle());
+    auto peer = identify(socket.native_handle(), options_.admin_group);
+    std::string refusal;
+    if (!peer) {
+      refusal = "cannot read the peer's credentials";
+    } else if (sessions_.size() >= options_.max_connections) {
+      refusal = "too many connections";
+    } else if (!peer->admin) {
+      const std::size_t others = sessions_.size() - admins_;
+      if (others + options_.reserved_for_admin >= options_.max_connections) {
+        refusal = "too many connections (the rest are kept for root and the admin group)";
+      } else if (per_uid_[peer->uid] >= options_.max_per_uid) {
+        refusal = "too many connections from uid " + std::to_string(peer->uid) + " (at most " +
+                  std::to_string(options_.max_per_uid) + " at once)";
+      }
+    }
+    if (!refusal.empty()) {
+      auto reply = boost::json::serialize(error_reply(refusal)) + "\n";
+      boost::system::error_code wec;
+      socket.non_blocking(true, wec);
+      asio::write(socket, asio::buffer(reply), wec);  // non-blocking: best effort
+      socket.close(wec);
+      return;
+    }
+    auto session = std::make_shared<Session>(shared_from_this(), std::move(socket), *peer);
+    sessions_[session.get()] = session;
+    ++per_uid_[peer->uid];
+    admins_ += peer->admin ? 1 : 0;
+    session->start();
+  }
+
+  void forget(Session* session) {
+    auto it = sessions_.find(session);
+    if (it == sessions_.end()) {
+      return;
+    }
+    const Peer& peer = session->peer();
+    if (auto n = per_uid_.find(peer.uid); n != per_uid_.end() && --n->second == 0) {
+      per_uid_.erase(n);
+    }
+    admins_ -= peer.admin ? 1 : 0;
+    sessions_.erase(it);
+  }
+
   asio::io_context& io_;
   Options options_;
   Handler handler_;
   stream::acceptor acceptor_;
   std::map<Session*, std::shared_ptr<Session>> sessions_;
+  std::map<uid_t, std::size_t> per_uid_;
+  std::size_t admins_ = 0;
 };
 
 Server::Server(asio::io_context& io, Options options, Handler handler)
@@ -239,9 +329,9 @@ void Server::start() {
       throw std::runtime_error("socket path " + path + " exists and is not a socket");
     }
     // A socket file is left by a dead daemon, unless one still answers there.
-    stream::socket probe(impl_->io_);
+    stream::socket tester(impl_->io_);
     boost::system::error_code ec;
-    probe.connect(stream::endpoint(path), ec);
+    tester.connect(stream::endpoint(path), ec);
     if (!ec) {
       throw std::runtime_error("another daemon is listening on " + path);
     }
@@ -251,6 +341,7 @@ void Server::start() {
   boost::system::error_code ec;
   impl_->acceptor_.open(stream(), ec);
   if (!ec) {
+    set_cloexec(impl_->acceptor_.native_handle());
     impl_->acceptor_.bind(stream::endpoint(path), ec);
   }
   ::umask(old_mask);
@@ -268,6 +359,18 @@ void Server::start() {
   impl_->accept();
 }
 
+void Server::reconfigure(std::optional<gid_t> socket_group, std::optional<gid_t> admin_group) {
+  impl_->options_.admin_group = admin_group;
+  if (socket_group != impl_->options_.socket_group) {
+    impl_->options_.socket_group = socket_group;
+    // Without a group the socket goes back to ours: only root (and our user) keep access.
+    const gid_t gid = socket_group ? *socket_group : ::getegid();
+    if (::chown(impl_->options_.path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
+      logger()->warn("cannot chgrp {}: {}", impl_->options_.path, std::strerror(errno));
+    }
+  }
+}
+
 void Server::stop() {
   if (!impl_) {
     return;
@@ -278,6 +381,8 @@ void Server::stop() {
     ::unlink(impl_->options_.path.c_str());
   }
   auto sessions = std::move(impl_->sessions_);
+  impl_->per_uid_.clear();
+  impl_->admins_ = 0;
   for (auto& [ptr, session] : sessions) {
     session->close();
   }

@@ -12,6 +12,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include "util/expected.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -36,11 +39,21 @@ struct Options {
   std::optional<gid_t> admin_group;
   std::size_t max_request = std::size_t{64} * 1024;
   std::size_t max_connections = 128;
+  /// Connections one non-admin uid may hold at once: one user cannot crowd out the others.
+  std::size_t max_per_uid = 8;
+  /// Of max_connections, these only root and admins may take: `tend status`, `tend reload` and
+  /// the like always get through, whatever other users do.
+  std::size_t reserved_for_admin = 16;
+  /// A connection that sends no request for this long is closed (empty lines are not requests).
   std::chrono::milliseconds idle_timeout{60'000};
 };
 
 /// Build an error reply {"ok":false,"error":message}.
 boost::json::object error_reply(const std::string& message);
+
+/// One request line (without its newline) -> the request, a JSON object with a string "cmd"; else
+/// the error reply's message ("malformed request: ..."). What the server does with every line.
+Expected<boost::json::object> parse_request(std::string_view line);
 
 class Server {
  public:
@@ -54,6 +67,9 @@ class Server {
   void start();
   /// Stop accepting and close every connection.
   void stop();
+  /// A reload changed the groups: new connections are judged by the new admin group, and the
+  /// socket's group is changed (the path stays; moving it needs a restart).
+  void reconfigure(std::optional<gid_t> socket_group, std::optional<gid_t> admin_group);
 
  private:
   struct Impl;

@@ -1,29 +1,38 @@
 #pragma once
 // The daemon: owns every component in dependency order, wires them together, and carries the
-// lifecycle (start, reload, wall-clock steps, liveness, two-phase stop).
+// lifecycle (start, reload, wall-clock steps, liveness, two-phase stop). What the components do
+// lives in them: entries in their kinds' folders behind the registry, socket commands in
+// commands/, alerting in alerts/.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
 
+#include "alerts/engine.hpp"
 #include "alerts/heartbeat.hpp"
-#include "alerts/manager.hpp"
-#include "checks/manager.hpp"
+#include "builtins/builtins.hpp"
+#include "commands/commands.hpp"
 #include "config/loader.hpp"
 #include "control/server.hpp"
+#include "core/cluster_link.hpp"
+#include "entries/registry.hpp"
+#include "entries/services.hpp"
 #include "events/event.hpp"
 #include "http/client.hpp"
-#include "jobs/manager.hpp"
-#include "probes/manager.hpp"
+#include "metrics/loop_lag.hpp"
 #include "process/launcher.hpp"
 #include "remedies/remedy.hpp"
 #include "state/store.hpp"
 #include "util/clock.hpp"
-#include "watches/manager.hpp"
+#include "util/spread.hpp"
+#include "web/offload.hpp"
+#include "web/pages.hpp"
+#include "web/server.hpp"
 
 namespace tend::core {
 
@@ -39,7 +48,7 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  /// Start jobs, listen, install signals, tell systemd we are ready.
+  /// Start entries, listen, install signals, tell systemd we are ready.
   void start();
   /// Ask for a stop (also what SIGTERM/SIGINT do); the loop ends when everything is down.
   void request_stop();
@@ -47,25 +56,35 @@ class Daemon {
   void reload(std::function<void(boost::json::object)> done);
 
  private:
-  void handle(const boost::json::object& req, const control::Peer& peer, control::Reply reply);
-  boost::json::object status_document() const;
-  void cmd_history(const boost::json::object& req, control::Reply reply);
-  void cmd_output(const boost::json::object& req, control::Reply reply);
-  void cmd_run(const boost::json::object& req, control::Reply reply);
-  void cmd_pause(const boost::json::object& req, bool pause, control::Reply reply);
-  void cmd_ping(const boost::json::object& req, control::Reply reply);
-  void cmd_silence(const boost::json::object& req, const control::Peer& peer, control::Reply reply);
-  void cmd_unsilence(const boost::json::object& req, control::Reply reply);
-  void cmd_test_alert(const boost::json::object& req, const control::Peer& peer, control::Reply reply);
-  void cmd_alerts(const boost::json::object& req, control::Reply reply);
-  void on_reload_loaded(config::LoadResult result, WallTime started);
+  void report_bad_state();
+  void report_unclean_start(const state::Loaded& loaded, int missed);
+  boost::json::object daemon_section() const;
+  struct Groups {
+    std::optional<gid_t> socket;
+    std::optional<gid_t> admin;
+  };
+  void on_reload_loaded(config::LoadResult result, Groups groups, WallTime started);
   void watch_signals();
   void watch_clock_steps();
   void arm_clock_step_timer();
   void schedule_liveness();
   void schedule_watchdog();
-  void log_event(const events::Event& e);
   void drain_alerts(MonoTime deadline, std::function<void()> then);
+  // What it shows outside (core/observe.cpp): the listener of daemon.metrics.listen, and the
+  // exposition text it and `tend metrics` serve.
+  void start_web();
+  void apply_web(const config::DaemonConfig& next);
+  void stop_web();
+  web::Router make_router();
+  std::string metrics_text();
+  /// Collect every series on the loop; the job formats them (on the render worker).
+  web::SharedRender::Job prepare_metrics();
+  /// The status page's small charts: every entry's recent history from the store, fetched again
+  /// at most once a minute (a render uses what is at hand; the page reloads itself).
+  void refresh_recent();
+  [[nodiscard]] web::Response healthz() const;
+  [[nodiscard]] web::PageContext page_context() const;
+  void wire_cluster();
 
   boost::asio::io_context& io_;
   config::Config cfg_;
@@ -79,21 +98,22 @@ class Daemon {
   events::Bus bus_;
   std::mt19937_64 rng_;
   std::int64_t last_run_id_ = 0;
-  jobs::Context job_ctx_;
-  jobs::Manager jobs_;
-  watches::Context watch_ctx_;
-  watches::Manager watches_;
-  checks::Context check_ctx_;
-  checks::Manager checks_;
+  Spread spread_;
   std::unique_ptr<http::Client> http_;
   remedies::Context remedy_ctx_;
-  probes::Context probe_ctx_;
-  probes::Manager probes_;
   // Notifications and the heartbeat have their own HTTP client: however many probe targets hang,
   // an alert never waits behind them for a transfer slot.
   std::unique_ptr<http::Client> alert_http_;
-  alerts::Manager alerts_;
+  alerts::Engine alerts_;
   alerts::Heartbeat heartbeat_;
+  // Cluster mode (`cluster:`): etcd has its own HTTP client, so a claim never queues behind probes.
+  // Before the entries: a job's run may still hold a claim when the registry goes.
+  std::unique_ptr<http::Client> cluster_http_;
+  std::unique_ptr<ClusterLink> cluster_;
+  builtins::Runner builtins_;  // finds entries through entries_, once it runs
+  entries::Services services_;
+  entries::Registry entries_;
+  commands::Services commands_;
   std::unique_ptr<control::Server> control_;
   boost::asio::signal_set signals_;
   boost::asio::posix::stream_descriptor clock_fd_;
@@ -108,6 +128,23 @@ class Daemon {
   std::vector<std::function<void(boost::json::object)>> reload_waiters_;
   bool reload_again_ = false;
   bool stopping_ = false;
+
+  // Metrics and the status page (core/observe.cpp). The server goes first, then the page render
+  // it may wait on, then the worker that renders.
+  metrics::LoopLag lag_{clock_};
+  std::uint64_t reloads_ok_ = 0;
+  std::uint64_t reloads_failed_ = 0;
+  WallTime last_reload_at_{};
+  std::string state_error_;  // why writes fail now ("" while they work)
+  double last_prepare_seconds_ = 0;
+  std::shared_ptr<bool> web_alive_ = std::make_shared<bool>(true);           // history replies after a stop
+  std::shared_ptr<const std::map<std::string, boost::json::array>> recent_;  // for the charts of "/"
+  MonoTime recent_at_{};
+  bool recent_loading_ = false;
+  boost::asio::thread_pool render_pool_{1};
+  std::unique_ptr<web::SharedRender> page_render_;
+  std::unique_ptr<web::SharedRender> metrics_render_;
+  std::unique_ptr<web::Server> web_;
 };
 
 }  // namespace tend::core

@@ -27,6 +27,9 @@ struct Request {
   std::string unix_socket;                    // connect through this socket instead of TCP
   std::chrono::milliseconds timeout{10'000};  // whole request, connect included
   bool verify_tls = true;
+  std::string tls_ca;    // PEM file of the CA(s) that sign the server's certificate; "": the system's
+  std::string tls_cert;  // PEM client certificate (mutual TLS, e.g. etcd's --client-cert-auth); "": none
+  std::string tls_key;   // PEM private key of tls_cert
   bool follow_redirects = false;
   bool fresh_connection = false;                    // no connection reuse (as Monit does); default: reuse
   std::size_t max_body = std::size_t{1024} * 1024;  // read at most this much; the rest is not read

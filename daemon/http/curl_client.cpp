@@ -75,6 +75,8 @@ class Engine;
 // the posted completion afterwards; the Handle only observes it.
 struct Transfer {
   Request req;
+  int redirects = 0;       // followed so far (we follow them ourselves: see next_hop)
+  std::optional<Url> url;  // req.url as config validation parsed it (CURLOPT_CURLU)
   Callback done;
   Engine* owner = nullptr;  // set while the easy handle is in the multi
   CURL* easy = nullptr;
@@ -143,6 +145,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   Response finish(Transfer& t, CURLcode code);
   std::optional<WallTime> cert_expiry(Transfer& t);
   void detach(Transfer& t);
+  /// Turn `t` into its next hop after a redirect to `location`; false (with `r` saying why) when
+  /// it must not be followed.
+  bool next_hop(Transfer& t, int status, const std::string& location, Response& r);
   void deliver_later(std::shared_ptr<Transfer> t, Response r);
 
   asio::io_context& io_;
@@ -207,13 +212,15 @@ std::shared_ptr<Transfer> Engine::send(Request req, Callback done) {
   auto t = std::make_shared<Transfer>();
   t->req = std::move(req);
   t->done = std::move(done);
-  if (auto invalid = detail::check_request(t->req)) {
+  auto url = detail::check_request(t->req);
+  if (!url) {
     Response r;
     r.failure = Failure::other;
-    r.error = std::move(*invalid);
+    r.error = url.error();
     deliver_later(t, std::move(r));
     return t;
   }
+  t->url = std::move(*url);
   if (transfers_.size() >= kMaxInFlight) {
     t->queued = true;
     queued_.push_back(t);
@@ -262,7 +269,7 @@ bool Engine::configure(Transfer& t) {
   const long timeout_ms = static_cast<long>(std::max(req.timeout - waited, milliseconds(1)).count());
   bool ok = true;
   auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
-  set(curl_easy_setopt(e, CURLOPT_URL, req.url.c_str()));
+  set(curl_easy_setopt(e, CURLOPT_CURLU, t.url->handle()));
   set(curl_easy_setopt(e, CURLOPT_PRIVATE, &t));
   set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));  // no SIGALRM around DNS: we own the process's signals
   // Without this, removing a transfer whose name lookup is still running (timeout, cancel, client
@@ -282,8 +289,16 @@ bool Engine::configure(Transfer& t) {
   set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, req.verify_tls ? 1L : 0L));
   set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, req.verify_tls ? 2L : 0L));
   set(curl_easy_setopt(e, CURLOPT_CERTINFO, 1L));
-  set(curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L));
-  set(curl_easy_setopt(e, CURLOPT_MAXREDIRS, kMaxRedirects));
+  if (!req.tls_ca.empty()) {
+    set(curl_easy_setopt(e, CURLOPT_CAINFO, req.tls_ca.c_str()));
+  }
+  if (!req.tls_cert.empty()) {
+    set(curl_easy_setopt(e, CURLOPT_SSLCERT, req.tls_cert.c_str()));
+    set(curl_easy_setopt(e, CURLOPT_SSLKEY, (req.tls_key.empty() ? req.tls_cert : req.tls_key).c_str()));
+  }
+  // Redirects are followed by collect_done(), not by curl: curl would send our custom headers
+  // (X-Api-Key, ...) to whatever host a target redirects to, https -> http included.
+  set(curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L));
   set(curl_easy_setopt(e, CURLOPT_USERAGENT, "tend"));
   if (!req.unix_socket.empty()) {
     set(curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, req.unix_socket.c_str()));
@@ -590,10 +605,55 @@ void Engine::collect_done() {
     std::shared_ptr<Transfer> t = std::move(it->second);
     transfers_.erase(it);
     Response r = finish(*t, code);
+    std::optional<std::string> hop;
+    if (t->req.follow_redirects && r.failure == Failure::none && r.status >= 300 && r.status < 400 && r.status != 304) {
+      char* location = nullptr;
+      if (curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location != nullptr) {
+        hop = location;
+      }
+    }
     detach(*t);
+    if (hop && next_hop(*t, r.status, *hop, r)) {
+      begin(t);  // the same transfer, to the next address; its timeout still runs from send()
+      continue;
+    }
     deliver_later(std::move(t), std::move(r));
   }
   begin_queued();
+}
+
+bool Engine::next_hop(Transfer& t, int status, const std::string& location, Response& r) {
+  if (t.redirects >= kMaxRedirects) {
+    r = Response{};
+    r.failure = Failure::too_many_redirects;
+    r.error = detail::describe(CURLE_TOO_MANY_REDIRECTS, "", t.req);
+    return false;
+  }
+  auto next = Url::parse(location);
+  if (!next) {
+    r = Response{};
+    r.failure = Failure::other;
+    r.error = "redirect to an address that is not http(s)";
+    return false;
+  }
+  // Our headers go only where the configuration sent them: same scheme, host and port.
+  if (next->origin() != t.url->origin()) {
+    t.req.headers.clear();
+  }
+  // As browsers and curl do: 303 turns into GET, and so do 301/302 after a POST.
+  if (status == 303 || ((status == 301 || status == 302) && t.req.method == "POST")) {
+    t.req.method = "GET";
+    t.req.body.clear();
+  }
+  t.req.url = next->text();
+  t.url = std::move(*next);
+  ++t.redirects;
+  t.body.clear();
+  t.truncated = false;
+  t.response_headers.clear();
+  t.header_bytes = 0;
+  t.error[0] = '\0';
+  return true;
 }
 
 Response Engine::finish(Transfer& t, CURLcode code) {

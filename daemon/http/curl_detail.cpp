@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "http/url.hpp"
 #include "util/duration.hpp"
 
 namespace tend::http::detail {
@@ -23,38 +24,6 @@ bool is_token_char(char c) {
 }
 
 bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char); }
-
-struct UrlDeleter {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-using UrlPtr = std::unique_ptr<CURLU, UrlDeleter>;
-
-UrlPtr parse_url(const std::string& url) {
-  UrlPtr u(curl_url());
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    return nullptr;
-  }
-  return u;
-}
-
-std::string url_part(CURLU* u, CURLUPart part) {
-  char* value = nullptr;
-  if (curl_url_get(u, part, &value, 0) != CURLUE_OK || value == nullptr) {
-    return {};
-  }
-  std::string out(value);
-  curl_free(value);
-  return out;
-}
-
-void replace_all(std::string& text, const std::string& from, std::string_view to) {
-  if (from.empty()) {
-    return;
-  }
-  for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
-    text.replace(pos, from.size(), to);
-  }
-}
 
 std::string one_line(std::string_view text) {
   std::string out;
@@ -118,28 +87,33 @@ bool is_tls_error(CURLcode code) {
 
 }  // namespace
 
-std::optional<std::string> check_request(Request& req) {
+Expected<Url> check_request(Request& req) {
   if (req.url.empty()) {
-    return "invalid request: no url";
+    return Error{"invalid request: no url"};
+  }
+  // The parse config validation used: a URL it accepted is one the transfer accepts.
+  auto url = Url::parse(req.url);
+  if (!url) {
+    return Error{"invalid request: " + url.error()};
   }
   std::transform(req.method.begin(), req.method.end(), req.method.begin(),
                  [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
   if (!is_token(req.method)) {
-    return "invalid request: method";
+    return Error{"invalid request: method"};
   }
   if (req.timeout <= std::chrono::milliseconds::zero()) {
     // curl reads a zero timeout as "none": a probe would then wait forever on a hung target.
-    return "invalid request: timeout must be positive";
+    return Error{"invalid request: timeout must be positive"};
   }
   for (const auto& [name, value] : req.headers) {
     if (!is_token(name)) {
-      return "invalid request: header name";  // the name itself may be garbage; do not echo it
+      return Error{"invalid request: header name"};  // the name itself may be garbage; do not echo it
     }
     if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      return "invalid request: header " + name;  // never the value: it is often a secret
+      return Error{"invalid request: header " + name};  // never the value: it is often a secret
     }
   }
-  return std::nullopt;
+  return url;
 }
 
 Failure classify(CURLcode code) {
@@ -175,8 +149,8 @@ std::string describe(CURLcode code, std::string_view error_buffer, const Request
         return "dns: cannot resolve proxy";
       }
       std::string host;
-      if (auto u = parse_url(req.url)) {
-        host = url_part(u.get(), CURLUPART_HOST);
+      if (auto u = Url::parse(req.url)) {
+        host = u->host();
       }
       return redact("dns: cannot resolve " + (host.empty() ? std::string("host") : host), req.url);
     }
@@ -195,55 +169,18 @@ std::string describe(CURLcode code, std::string_view error_buffer, const Request
 }
 
 std::string origin_of(const std::string& url) {
-  auto u = parse_url(url);
-  if (!u) {
-    return {};
-  }
-  const std::string scheme = url_part(u.get(), CURLUPART_SCHEME);
-  const std::string host = url_part(u.get(), CURLUPART_HOST);
-  const std::string port = url_part(u.get(), CURLUPART_PORT);  // only when the URL names one
-  if (scheme.empty() || host.empty()) {
-    return {};
-  }
-  return scheme + "://" + host + (port.empty() ? "" : ":" + port);
+  auto u = Url::parse(url);
+  return u ? u->origin() : std::string();
 }
 
 std::string redact(std::string text, const std::string& url) {
-  if (auto u = parse_url(url)) {
-    replace_all(text, url, origin_of(url));
-    const std::string user = url_part(u.get(), CURLUPART_USER);
-    const std::string password = url_part(u.get(), CURLUPART_PASSWORD);
-    const std::string query = url_part(u.get(), CURLUPART_QUERY);
-    const std::string fragment = url_part(u.get(), CURLUPART_FRAGMENT);
-    if (!user.empty()) {
-      replace_all(text, user + ":" + password + "@", "");
-      replace_all(text, user + "@", "");
-    }
-    if (!query.empty()) {
-      replace_all(text, "?" + query, "?***");
-    }
-    if (!fragment.empty()) {
-      replace_all(text, "#" + fragment, "#***");
-    }
-    // Bare occurrences only when long enough: replacing a one-letter password would mangle the
-    // whole message and protect nothing.
-    std::vector<std::string> secrets = {password, query};
-    for (std::size_t start = 0; start < query.size();) {
-      // Each parameter's value on its own too ("token=abcd" → "abcd").
-      const std::size_t end = std::min(query.find('&', start), query.size());
-      const std::size_t eq = query.find('=', start);
-      if (eq != std::string::npos && eq < end) {
-        secrets.push_back(query.substr(eq + 1, end - eq - 1));
-      }
-      start = end + 1;
-    }
-    for (const std::string& secret : secrets) {
-      if (secret.size() >= 4) {
-        replace_all(text, secret, "***");
-      }
-    }
+  if (auto u = Url::parse(url)) {
+    text = u->scrub(std::move(text));
   } else if (!url.empty()) {
-    replace_all(text, url, "(url)");
+    // Not a URL we accept, yet it may still hold a secret: never show it.
+    for (std::size_t pos = text.find(url); pos != std::string::npos; pos = text.find(url, pos + 5)) {
+      text.replace(pos, url.size(), "(url)");
+    }
   }
   return one_line(text);
 }

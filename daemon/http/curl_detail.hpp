@@ -9,13 +9,15 @@
 #include <string_view>
 
 #include "http/client.hpp"
+#include "http/url.hpp"
+#include "util/expected.hpp"
 #include "util/time.hpp"
 
 namespace tend::http::detail {
 
-/// Why `req` cannot be sent ("invalid request: header X-A"), or nothing when it can. Upper-cases
+/// The parsed URL of `req`, or why it cannot be sent ("invalid request: header X-A"). Upper-cases
 /// the method in place ("get" → "GET").
-std::optional<std::string> check_request(Request& req);
+Expected<Url> check_request(Request& req);
 
 /// The failure kind of a transfer that ended with `code` (never Failure::none).
 Failure classify(CURLcode code);
@@ -27,8 +29,7 @@ std::string describe(CURLcode code, std::string_view error_buffer, const Request
 /// "scheme://host[:port]" of `url`, without userinfo, path or query; "" when it does not parse.
 std::string origin_of(const std::string& url);
 
-/// `text` on one line (at most 300 characters) with `url`'s userinfo, query and fragment, and
-/// `url` itself, removed.
+/// `text` on one line (at most 300 characters) with `url` and its secrets scrubbed (Url::scrub).
 std::string redact(std::string text, const std::string& url);
 
 /// A certificate date as OpenSSL prints it ("Jan  1 00:00:00 2027 GMT"), as curl's CERTINFO

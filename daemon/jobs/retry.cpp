@@ -4,8 +4,8 @@
 
 namespace tend::jobs {
 
-Duration retry_delay(const config::RetryConfig& retry, int next_attempt) {
-  if (retry.backoff == config::Backoff::fixed || next_attempt <= 2) {
+Duration retry_delay(const RetryConfig& retry, int next_attempt) {
+  if (retry.backoff == Backoff::fixed || next_attempt <= 2) {
     return retry.delay;
   }
   constexpr Duration cap = std::chrono::hours(1);

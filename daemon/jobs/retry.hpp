@@ -1,11 +1,11 @@
 #pragma once
 
-#include "config/model.hpp"
+#include "jobs/config.hpp"
 
 namespace tend::jobs {
 
 /// Delay before attempt `next_attempt` (2 = first retry): fixed `delay`, or delay * 2^(n-2)
 /// for exponential backoff, capped at 1 hour.
-Duration retry_delay(const config::RetryConfig& retry, int next_attempt);
+Duration retry_delay(const RetryConfig& retry, int next_attempt);
 
 }  // namespace tend::jobs

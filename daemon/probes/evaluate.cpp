@@ -5,6 +5,8 @@
 #include <boost/json/value.hpp>
 #include <cstdio>
 
+#include "util/text.hpp"
+
 namespace tend::probes {
 
 Expected<std::shared_ptr<BodyRegex>> BodyRegex::compile(const std::string& pattern) {
@@ -47,7 +49,7 @@ std::string json_text(const boost::json::value& v) {
 
 }  // namespace
 
-Verdict evaluate(const config::ProbeConfig& cfg, const BodyRegex* regex, const http::Response& resp) {
+Verdict evaluate(const ProbeConfig& cfg, const BodyRegex* regex, const http::Response& resp) {
   if (resp.failure != http::Failure::none) {
     return {false, resp.error};
   }
@@ -59,10 +61,10 @@ Verdict evaluate(const config::ProbeConfig& cfg, const BodyRegex* regex, const h
     return {false, "status " + std::to_string(resp.status)};
   }
   if (!cfg.expect.body_contains.empty() && resp.body.find(cfg.expect.body_contains) == std::string::npos) {
-    return {false, "body mismatch: no '" + cfg.expect.body_contains.substr(0, 80) + "'"};
+    return {false, "body mismatch: no '" + head_utf8(cfg.expect.body_contains, 80) + "'"};
   }
   if (regex != nullptr && !regex->search(resp.body)) {
-    return {false, "body mismatch: /" + cfg.expect.body_regex.substr(0, 80) + "/ does not match"};
+    return {false, "body mismatch: /" + head_utf8(cfg.expect.body_regex, 80) + "/ does not match"};
   }
   if (cfg.expect.json) {
     boost::system::error_code ec;
@@ -76,7 +78,7 @@ Verdict evaluate(const config::ProbeConfig& cfg, const BodyRegex* regex, const h
     }
     auto got = json_text(*v);
     if (got != cfg.expect.json->equals) {
-      return {false, "body mismatch: " + cfg.expect.json->path + " is '" + got.substr(0, 80) + "', expected '" +
+      return {false, "body mismatch: " + cfg.expect.json->path + " is '" + head_utf8(got, 80) + "', expected '" +
                          cfg.expect.json->equals + "'"};
     }
   }

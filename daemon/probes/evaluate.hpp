@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "config/model.hpp"
 #include "http/client.hpp"
+#include "probes/config.hpp"
 
 namespace tend::probes {
 
@@ -36,7 +36,7 @@ struct Verdict {
 };
 
 /// The verdict on `resp` for `cfg` (regex may be null when cfg has none).
-Verdict evaluate(const config::ProbeConfig& cfg, const BodyRegex* regex, const http::Response& resp);
+Verdict evaluate(const ProbeConfig& cfg, const BodyRegex* regex, const http::Response& resp);
 
 /// "2.4s", "850ms": latency as reasons print it.
 std::string format_latency(std::chrono::milliseconds ms);

@@ -1,20 +1,18 @@
 #include "probes/probe.hpp"
 
+#include <boost/json/object.hpp>
+#include <cstdio>
 #include <functional>
 
+#include "entries/documents.hpp"
+#include "http/url.hpp"
 #include "util/log.hpp"
-#include "util/redact.hpp"
 
 namespace tend::probes {
 namespace {
 
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
-
-const auto& logger() {
-  static auto l = log::get("probes");
-  return l;
-}
 
 }  // namespace
 
@@ -30,9 +28,22 @@ const char* to_string(State s) {
   return "?";
 }
 
-Probe::Probe(Context& ctx, config::ProbeConfig cfg, std::optional<state::RunRecord> last) : ctx_(ctx) {
+Context Context::from(entries::Services& s) {
+  return Context{
+      s.clock,       s.http,
+      s.store,       s.bus,
+      s.next_run_id, [&ctx = s.remedies](const remedies::RemedyConfig& r) { return remedies::make_remedy(r, ctx); },
+      &s.spread};
+}
+
+Probe::Probe(Context ctx, ProbeConfig cfg)
+    : Entry(ProbeConfig::kKind, cfg.name, ctx.clock, log::get("probes")), ctx_(std::move(ctx)) {
   update(std::move(cfg));
-  if (last && last->kind == "probe" && (last->outcome == "up" || last->outcome == "down")) {
+}
+
+int Probe::start(const entries::Saved& saved) {
+  const auto& last = saved.last;
+  if (last && last->kind == ProbeConfig::kKind && (last->outcome == "up" || last->outcome == "down")) {
     // After a restart, start from what was last seen rather than "unknown": a probe that was down
     // stays down (no second "down" alert) until it is seen up.
     state_ = last->outcome == "up" ? State::up : State::down;
@@ -44,11 +55,37 @@ Probe::Probe(Context& ctx, config::ProbeConfig cfg, std::optional<state::RunReco
       failures_ = cfg_.failure_threshold;
     }
   }
+  place();
+  // The first probe soon, so status is known shortly after start; then the grid.
+  const auto now = ctx_.clock.mono_now();
+  const auto early = now + Spread::phase(cfg_.name, std::min<Duration>(cfg_.interval, std::chrono::seconds(5)));
+  if (ctx_.spread == nullptr) {
+    phase_ = Duration(early.time_since_epoch().count() % cfg_.interval.count());  // the grid goes through it
+  }
+  next_at_ = std::min(early, grid_after(now));
+  schedule_next();
+  return 0;
 }
 
-Probe::~Probe() = default;
+Probe::~Probe() {
+  if (ctx_.spread != nullptr) {
+    ctx_.spread->release(cfg_.name);
+  }
+}
 
-void Probe::update(config::ProbeConfig cfg) {
+void Probe::place() {
+  if (ctx_.spread != nullptr) {
+    phase_ = ctx_.spread->place(cfg_.name, cfg_.interval);
+  }
+}
+
+MonoTime Probe::grid_after(MonoTime t) const {
+  const auto since = std::chrono::duration_cast<Duration>(t.time_since_epoch()) - phase_;
+  const auto k = since.count() >= 0 ? since / cfg_.interval + 1 : 0;
+  return MonoTime(std::chrono::duration_cast<MonoTime::duration>(phase_ + k * cfg_.interval));
+}
+
+void Probe::update(ProbeConfig cfg) {
   const bool interval_changed = cfg.interval != cfg_.interval;
   cfg_ = std::move(cfg);
   regex_.reset();
@@ -62,31 +99,18 @@ void Probe::update(config::ProbeConfig cfg) {
   }
   remedy_.reset();
   if (cfg_.remedy) {
-    auto r = ctx_.make_remedy(*cfg_.remedy);
-    if (r) {
-      remedy_ = std::move(*r);
-    } else {
-      logger()->error("probe={} remedy: {}", cfg_.name, r.error());
-    }
+    remedy_ = ctx_.make_remedy(*cfg_.remedy);
   }
   if (interval_changed && timer_) {
-    next_at_ = ctx_.clock.mono_now() + cfg_.interval;
+    place();
+    next_at_ = grid_after(ctx_.clock.mono_now());
     schedule_next();
   }
-}
-
-void Probe::start() {
-  // Spread the first probes of many entries over one interval, deterministically by name.
-  // (within the first 5 s, so status is known soon after start).
-  const auto spread = static_cast<std::int64_t>(std::hash<std::string>{}(cfg_.name) % 1'000'003);
-  next_at_ = ctx_.clock.mono_now() + milliseconds(spread % std::min<std::int64_t>(cfg_.interval.count(), 5000));
-  schedule_next();
 }
 
 void Probe::retire() {
   retired_ = true;
   timer_.reset();
-  pause_.cancel();
   remedy_timer_.reset();
   in_flight_.reset();
 }
@@ -95,15 +119,8 @@ void Probe::schedule_next() {
   if (retired_) {
     return;
   }
-  std::weak_ptr<Probe> weak = weak_from_this();
-  timer_ = ctx_.clock.call_at(next_at_, [weak] {
-    if (auto self = weak.lock()) {
-      self->fire();
-    }
-  });
+  timer_ = ctx_.clock.call_at(next_at_, lifetime_.guard([this] { fire(); }));
 }
-
-bool Probe::paused_now() const { return pause_.active(ctx_.clock.now()); }
 
 http::Request Probe::request() const {
   http::Request r;
@@ -120,27 +137,20 @@ http::Request Probe::request() const {
 }
 
 void Probe::fire() {
-  // Fixed-rate on the monotonic clock (no drift); after a stall, resume without a burst.
-  const auto now = ctx_.clock.mono_now();
-  next_at_ += cfg_.interval;
-  if (next_at_ <= now) {
-    next_at_ = now + cfg_.interval;
-  }
+  // Fixed-rate on the grid of the monotonic clock (no drift); after a stall, resume without a burst.
+  next_at_ = grid_after(ctx_.clock.mono_now());
   schedule_next();
-  if (paused_now() || verifying_) {
+  if (paused() || verifying_) {
     return;
   }
   if (in_flight_) {
     logger()->debug("probe={} previous request still in flight; tick skipped", cfg_.name);
     return;
   }
-  std::weak_ptr<Probe> weak = weak_from_this();
-  in_flight_ = ctx_.http.send(request(), [weak](http::Response resp) {
-    if (auto self = weak.lock()) {
-      self->in_flight_.reset();
-      self->on_response(resp);
-    }
-  });
+  in_flight_ = ctx_.http.send(request(), lifetime_.guard([this](const http::Response& resp) {
+    in_flight_.reset();
+    on_response(resp);
+  }));
 }
 
 namespace {
@@ -165,8 +175,8 @@ void Probe::record_result(const http::Response& resp, const Verdict& verdict, Wa
   recorded_result_ = last_result_;
   recorded_reason_ = verdict.reason;
   recorded_at_ = mono;
-  ctx_.store.put_run({cfg_.name, "probe", ctx_.next_run_id(), 1, now - resp.latency, now, resp.latency.count(),
-                      last_result_,
+  ctx_.store.put_run({cfg_.name, std::string(ProbeConfig::kKind), ctx_.next_run_id(), 1, now - resp.latency, now,
+                      resp.latency.count(), last_result_,
                       resp.failure == http::Failure::none ? std::optional<int>(resp.status) : std::nullopt,
                       std::nullopt, verdict.reason, ""});
 }
@@ -178,6 +188,10 @@ void Probe::on_response(const http::Response& resp) {
   latency_ms_ = resp.latency.count();
   last_result_ = verdict.up ? "up" : "down";
   reason_ = verdict.reason;
+  ++(verdict.up ? results_up_ : results_down_);
+  if (resp.failure == http::Failure::none) {
+    latency_.observe(std::chrono::duration<double>(resp.latency).count());
+  }
   record_result(resp, verdict, now);
   logger()->debug("probe={} result={} status={} latency_ms={} reason={}", cfg_.name, last_result_, resp.status,
                   latency_ms_, log::quote(verdict.reason));
@@ -194,7 +208,7 @@ void Probe::judge(const Verdict& v, const http::Response& /*resp*/) {
       state_ = State::up;
       logger()->info("probe={} event=UP latency_ms={}", cfg_.name, latency_ms_);
       if (was_down) {
-        publish("down", events::Status::resolved, cfg_.severity, "probe " + cfg_.name + " is up again", "");
+        publish(events::types::probe_down, events::Status::resolved, "probe " + cfg_.name + " is up again", "");
       }
     }
     if (state_ == State::up && breaker_) {
@@ -202,7 +216,7 @@ void Probe::judge(const Verdict& v, const http::Response& /*resp*/) {
       breaker_ = false;
       restarts_.clear();
       remedy_timer_.reset();
-      publish("restart_limit", events::Status::resolved, cfg_.severity,
+      publish(events::types::probe_restart_limit, events::Status::resolved,
               "probe " + cfg_.name + " is up again; restarts re-armed", "");
     }
     return;
@@ -212,7 +226,7 @@ void Probe::judge(const Verdict& v, const http::Response& /*resp*/) {
   if (state_ != State::down && failures_ >= cfg_.failure_threshold) {
     state_ = State::down;
     logger()->warn("probe={} event=DOWN failures={} reason={}", cfg_.name, failures_, log::quote(v.reason));
-    publish("down", events::Status::firing, cfg_.severity,
+    publish(events::types::probe_down, events::Status::firing,
             "probe " + cfg_.name + " is down: " + v.reason + " (" + std::to_string(failures_) + " failures in a row)",
             v.reason);
   }
@@ -229,13 +243,13 @@ void Probe::check_certificate(const http::Response& resp) {
   const auto left = *resp.cert_expiry - ctx_.clock.now();
   if (left < cfg_.tls.expiry_warning && !cert_warning_) {
     cert_warning_ = true;
-    publish("cert_expiring", events::Status::firing, config::Severity::warning,
+    publish(events::types::probe_cert_expiring, events::Status::firing,
             "TLS certificate of probe " + cfg_.name + " expires " + format_iso8601(*resp.cert_expiry) + " (in " +
                 format_duration(duration_cast<std::chrono::hours>(std::max(left, WallTime::duration(0)))) + ")",
             "");
   } else if (left >= cfg_.tls.expiry_warning && cert_warning_) {
     cert_warning_ = false;
-    publish("cert_expiring", events::Status::resolved, config::Severity::warning,
+    publish(events::types::probe_cert_expiring, events::Status::resolved,
             "TLS certificate of probe " + cfg_.name + " renewed: expires " + format_iso8601(*resp.cert_expiry), "");
   }
 }
@@ -248,7 +262,7 @@ void Probe::prune_restarts() {
 }
 
 void Probe::maybe_restart() {
-  if (!remedy_ || restarting_ || verifying_ || breaker_ || paused_now()) {
+  if (!remedy_ || restarting_ || verifying_ || breaker_ || paused()) {
     return;
   }
   const auto& r = *cfg_.remedy;
@@ -257,25 +271,20 @@ void Probe::maybe_restart() {
     breaker_ = true;
     logger()->warn("probe={} event=RESTART_LIMIT restarts={} window={} cooldown={}", cfg_.name, restarts_.size(),
                    format_duration(r.window), format_duration(r.cooldown));
-    publish("restart_limit", events::Status::firing, cfg_.severity,
+    publish(events::types::probe_restart_limit, events::Status::firing,
             "probe " + cfg_.name + ": " + std::to_string(restarts_.size()) + " restarts in " +
                 format_duration(r.window) + " did not bring it back; not restarting for " + format_duration(r.cooldown),
             reason_);
-    std::weak_ptr<Probe> weak = weak_from_this();
-    remedy_timer_ = ctx_.clock.call_after(r.cooldown, [weak] {
-      auto self = weak.lock();
-      if (!self) {
-        return;
+    remedy_timer_ = ctx_.clock.call_after(r.cooldown, lifetime_.guard([this] {
+      breaker_ = false;
+      restarts_.clear();
+      logger()->info("probe={} event=RESTART_REARMED after cooldown", cfg_.name);
+      publish(events::types::probe_restart_limit, events::Status::resolved,
+              "probe " + cfg_.name + ": restarts re-armed after the cooldown", "");
+      if (state_ == State::down) {
+        maybe_restart();
       }
-      self->breaker_ = false;
-      self->restarts_.clear();
-      logger()->info("probe={} event=RESTART_REARMED after cooldown", self->cfg_.name);
-      self->publish("restart_limit", events::Status::resolved, self->cfg_.severity,
-                    "probe " + self->cfg_.name + ": restarts re-armed after the cooldown", "");
-      if (self->state_ == State::down) {
-        self->maybe_restart();
-      }
-    });
+    }));
     return;
   }
   restarts_.push_back(ctx_.clock.mono_now());
@@ -283,12 +292,7 @@ void Probe::maybe_restart() {
   restart_started_ = ctx_.clock.now();
   logger()->warn("probe={} event=RESTART remedy={} reason={} restarts_in_window={}", cfg_.name, remedy_->describe(),
                  log::quote(reason_), restarts_.size());
-  std::weak_ptr<Probe> weak = weak_from_this();
-  remedy_->run([weak](remedies::Outcome o) {
-    if (auto self = weak.lock()) {
-      self->on_remedy_done(o);
-    }
-  });
+  remedy_->run(lifetime_.guard([this](const remedies::Outcome& o) { on_remedy_done(o); }));
 }
 
 void Probe::on_remedy_done(const remedies::Outcome& outcome) {
@@ -299,7 +303,7 @@ void Probe::on_remedy_done(const remedies::Outcome& outcome) {
   if (!outcome.ok) {
     logger()->warn("probe={} event=RESTART_FAILED detail={}", cfg_.name, log::quote(outcome.detail));
     record_restart("restart_failed", outcome.detail, outcome.output, outcome.duration);
-    publish("restart_failed", events::Status::firing, cfg_.severity,
+    publish(events::types::probe_restart_failed, events::Status::firing,
             "probe " + cfg_.name + ": restart failed: " + outcome.detail, outcome.output);
     return;
   }
@@ -308,27 +312,17 @@ void Probe::on_remedy_done(const remedies::Outcome& outcome) {
   restart_detail_ = outcome.detail;
   restart_output_ = outcome.output;
   in_flight_.reset();
-  std::weak_ptr<Probe> weak = weak_from_this();
-  remedy_timer_ = ctx_.clock.call_after(cfg_.remedy->settle, [weak] {
-    if (auto self = weak.lock()) {
-      self->verify();
-    }
-  });
+  remedy_timer_ = ctx_.clock.call_after(cfg_.remedy->settle, lifetime_.guard([this] { verify(); }));
 }
 
 void Probe::verify() {
-  std::weak_ptr<Probe> weak = weak_from_this();
-  in_flight_ = ctx_.http.send(request(), [weak](http::Response resp) {
-    auto self = weak.lock();
-    if (!self) {
-      return;
-    }
-    self->in_flight_.reset();
-    self->verifying_ = false;
-    const auto v = evaluate(self->cfg_, self->regex_.get(), resp);
-    self->on_verified(v.up, v.reason);
-    self->on_response(resp);
-  });
+  in_flight_ = ctx_.http.send(request(), lifetime_.guard([this](const http::Response& resp) {
+    in_flight_.reset();
+    verifying_ = false;
+    const auto v = evaluate(cfg_, regex_.get(), resp);
+    on_verified(v.up, v.reason);
+    on_response(resp);
+  }));
 }
 
 void Probe::on_verified(bool up, const std::string& reason) {
@@ -337,8 +331,8 @@ void Probe::on_verified(bool up, const std::string& reason) {
     logger()->info("probe={} event=RESTARTED detail={} verified=up", cfg_.name, log::quote(restart_detail_));
     record_restart("restarted", restart_detail_ + "; up after " + format_duration(cfg_.remedy->settle), restart_output_,
                    duration);
-    if (cfg_.remedy->notify == config::RemedyNotify::all) {
-      publish("restarted", events::Status::firing, config::Severity::info,
+    if (cfg_.remedy->notify == remedies::Notify::all) {
+      publish(events::types::probe_restarted, events::Status::firing,
               "probe " + cfg_.name + " restarted (" + remedy_->describe() + ") and is up again", restart_detail_);
     }
   } else {
@@ -346,37 +340,56 @@ void Probe::on_verified(bool up, const std::string& reason) {
         "restart did not help: still failing after " + format_duration(cfg_.remedy->settle) + " (" + reason + ")";
     logger()->warn("probe={} event=RESTART_FAILED detail={}", cfg_.name, log::quote(why));
     record_restart("restart_failed", why, restart_output_, duration);
-    publish("restart_failed", events::Status::firing, cfg_.severity, "probe " + cfg_.name + ": " + why,
+    publish(events::types::probe_restart_failed, events::Status::firing, "probe " + cfg_.name + ": " + why,
             restart_detail_);
   }
 }
 
 void Probe::record_restart(const std::string& outcome, const std::string& reason, const std::string& output,
                            std::chrono::milliseconds duration) {
-  ctx_.store.put_run({cfg_.name, "probe", ctx_.next_run_id(), 1, restart_started_, ctx_.clock.now(), duration.count(),
-                      outcome, std::nullopt, std::nullopt, reason, output});
+  ++(outcome == "restarted" ? restarts_ok_ : restarts_failed_);
+  ctx_.store.put_run({cfg_.name, std::string(ProbeConfig::kKind), ctx_.next_run_id(), 1, restart_started_,
+                      ctx_.clock.now(), duration.count(), outcome, std::nullopt, std::nullopt, reason, output});
 }
 
-void Probe::pause(std::optional<WallTime> until) {
-  pause_.hold(ctx_.clock, until, [weak = weak_from_this()] {
-    if (auto self = weak.lock()) {
-      self->resume();
-    }
-  });
-  logger()->info("probe={} event=PAUSE until={}", cfg_.name, until ? format_iso8601(*until) : "resume");
-}
-
-void Probe::resume() {
-  if (pause_.release()) {
-    logger()->info("probe={} event=RESUME", cfg_.name);
+void Probe::metrics(metrics::Collector& c) const {
+  using metrics::Type;
+  entry_series(c, to_string(state_));
+  const std::string_view name = cfg_.name;
+  if (state_ != State::unknown) {
+    c.family("tend_probe_up", "1 when the probe is up, 0 when down (after thresholds); absent until known.",
+             Type::gauge, {"name"})
+        .sample({name}, state_ == State::up ? 1 : 0);
+  }
+  c.family("tend_probe_latency_seconds", "Latency of probe requests that got an answer.", Type::histogram, {"name"})
+      .histogram({name}, latency_);
+  auto& results = c.family("tend_probe_results_total", "Single probe results (before thresholds), since tendd started.",
+                           Type::counter, {"name", "result"});
+  results.sample({name, "up"}, results_up_);
+  results.sample({name, "down"}, results_down_);
+  c.family("tend_probe_consecutive_failures", "Failed probe results in a row.", Type::gauge, {"name"})
+      .sample({name}, failures_);
+  if (cfg_.remedy) {
+    auto& restarts = c.family("tend_probe_restarts_total",
+                              "Remedy restarts: success (up again within settle) or failure, since tendd started.",
+                              Type::counter, {"name", "result"});
+    restarts.sample({name, "success"}, restarts_ok_);
+    restarts.sample({name, "failure"}, restarts_failed_);
+    c.family("tend_probe_restart_limit", "1 while restarts are suspended after max_restarts.", Type::gauge, {"name"})
+        .sample({name}, breaker_ ? 1 : 0);
+  }
+  if (cert_expiry_) {
+    c.family("tend_probe_cert_expiry_timestamp_seconds", "When the target's TLS certificate expires.", Type::gauge,
+             {"name"})
+        .sample({name}, metrics::unix_seconds(*cert_expiry_));
   }
 }
 
 Status Probe::status() const {
   Status s;
   s.state = state_;
-  s.paused = paused_now();
-  s.paused_until = pause_.until();
+  s.paused = paused();
+  s.paused_until = paused_until();
   s.last_run = last_run_;
   const auto now = ctx_.clock.mono_now();
   s.next_run = ctx_.clock.now() + duration_cast<milliseconds>(next_at_ - now);
@@ -395,24 +408,48 @@ Status Probe::status() const {
   return s;
 }
 
-void Probe::publish(const std::string& event, events::Status status, config::Severity severity, std::string summary,
-                    std::string detail) {
-  events::Event e;
-  e.kind = events::Kind::probe;
-  e.name = cfg_.name;
-  e.event = event;
-  e.status = status;
-  e.severity = severity;
+boost::json::object Probe::status_entry() const {
+  const auto s = status();
+  auto o = status_head(to_string(s.state));
+  o["last_result"] = s.last_result.empty() ? boost::json::value(nullptr) : boost::json::value(s.last_result);
+  o["last_run"] = entries::time_or_null(s.last_run);
+  o["next_run"] = s.paused ? boost::json::value(nullptr) : entries::time_or_null(s.next_run);
+  o["consecutive_failures"] = s.consecutive_failures;
+  o["latency_ms"] = s.latency_ms >= 0 ? boost::json::value(s.latency_ms) : boost::json::value(nullptr);
+  o["reason"] = s.reason;
+  o["restarts_in_window"] = s.restarts_in_window;
+  o["restart_limit"] = s.breaker_open;
+  o["cert_expires_at"] = entries::time_or_null(s.cert_expiry);
+  o["url"] = http::redact_url(cfg_.url);
+  return o;
+}
+
+std::string Probe::digest_line(const state::EntrySummary& r) const {
+  const double uptime = r.runs > 0 ? 100.0 * (r.runs - r.failures) / r.runs : 0.0;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", uptime);
+  return "probe " + r.entry + ": uptime " + (r.runs > 0 ? std::string(buf) : "n/a") + " (" +
+         std::to_string(r.failures) + " down of " + std::to_string(r.runs) + " results)";
+}
+
+void Probe::publish(const events::EventType& type, events::Status status, std::string summary, std::string detail) {
+  auto e = events::Event::of(type, cfg_.name, status);
+  e.severity = events::severity_for(type, cfg_.severity);
   e.summary = std::move(summary);
   e.detail = std::move(detail);
   e.at = ctx_.clock.now();
-  e.labels = {{"url", redact_url(cfg_.url)}, {"latency_ms", std::to_string(latency_ms_)}};
-  if (event == "down" && cfg_.remedy && cfg_.remedy->notify == config::RemedyNotify::failures) {
-    // `notify: failures`: the remedy handles a down probe; people hear of it only when a restart
-    // fails or hits the limit (restart_failed, restart_limit). Alerting holds the notification.
-    e.labels["hold"] = "remedy";
-  }
+  e.labels = {{"url", http::redact_url(cfg_.url)}, {"latency_ms", std::to_string(latency_ms_)}};
+  // `notify: failures`: the remedy handles a down probe; people hear of it only when a restart
+  // fails or hits the limit (restart_failed, restart_limit). Alerting records it, never sends it.
+  e.hold = &type == &events::types::probe_down && cfg_.remedy && cfg_.remedy->notify == remedies::Notify::failures;
   ctx_.bus.publish(e);
+}
+
+const entries::KindSpec& kind() {
+  static const entries::KindSpec spec{section(), [](entries::Services& s, const config::EntryConfig& cfg) {
+                                        return std::make_shared<Probe>(Context::from(s), cfg.as<ProbeConfig>());
+                                      }};
+  return spec;
 }
 
 }  // namespace tend::probes

@@ -8,14 +8,18 @@
 #include <optional>
 #include <string>
 
-#include "config/model.hpp"
+#include "entries/entry.hpp"
+#include "entries/kind.hpp"
+#include "entries/services.hpp"
 #include "events/event.hpp"
 #include "http/client.hpp"
+#include "metrics/exposition.hpp"
+#include "probes/config.hpp"
 #include "probes/evaluate.hpp"
 #include "remedies/remedy.hpp"
 #include "state/store.hpp"
 #include "util/clock.hpp"
-#include "util/pause.hpp"
+#include "util/spread.hpp"
 
 namespace tend::probes {
 
@@ -27,7 +31,13 @@ struct Context {
   events::Bus& bus;
   std::function<std::int64_t()> next_run_id;
   /// Builds a probe's remedy (remedies::make_remedy in the daemon).
-  std::function<Expected<std::unique_ptr<remedies::Remedy>>(const config::RemedyConfig&)> make_remedy;
+  std::function<std::unique_ptr<remedies::Remedy>(const remedies::RemedyConfig&)> make_remedy;
+  /// Phases of the probes over their interval; unset: each probe's grid goes through its first
+  /// request.
+  Spread* spread = nullptr;
+
+  /// The probes' part of the daemon's services.
+  static Context from(entries::Services& s);
 };
 
 enum class State { unknown, up, down };
@@ -48,28 +58,35 @@ struct Status {
   std::optional<WallTime> cert_expiry;
 };
 
-class Probe : public std::enable_shared_from_this<Probe> {
+class Probe : public entries::Entry {
  public:
-  Probe(Context& ctx, config::ProbeConfig cfg, std::optional<state::RunRecord> last);
-  ~Probe();
+  Probe(Context ctx, ProbeConfig cfg);
+  ~Probe() override;
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;
 
-  /// Plan the first probe (spread over one interval by the name's hash, so a thousand probes
-  /// do not fire in the same millisecond).
-  void start();
-  /// New configuration (reload changed it): keep state, re-plan.
-  void update(config::ProbeConfig cfg);
+  // entries::Entry
+  [[nodiscard]] const config::EntrySettings& settings() const override { return cfg_; }
+  /// Restore the last state seen, plan the first probe: soon (within 5 s, so status is known
+  /// early), then on a grid whose phase spreads the probes over their whole interval.
+  int start(const entries::Saved& saved) override;
+  void update(const config::EntryConfig& cfg) override { update(cfg.as<ProbeConfig>()); }
   /// Stop probing (removed, or shutdown); a request in flight is cancelled.
-  void retire();
-  /// Hold probing and remedies until `until` (or resume()).
-  void pause(std::optional<WallTime> until);
-  void resume();
+  void retire() override;
+  [[nodiscard]] boost::json::object status_entry() const override;
+  /// Probes report uptime rather than runs.
+  [[nodiscard]] std::string digest_line(const state::EntrySummary& s) const override;
+  /// tend_probe_*: up, latency, results, failures in a row, restarts, restart limit, cert expiry.
+  void metrics(metrics::Collector& c) const override;
 
+  /// New configuration (reload changed it): keep state, re-plan.
+  void update(ProbeConfig cfg);
   [[nodiscard]] Status status() const;
-  [[nodiscard]] const config::ProbeConfig& config() const { return cfg_; }
+  [[nodiscard]] const ProbeConfig& config() const { return cfg_; }
 
  private:
+  void place();
+  [[nodiscard]] MonoTime grid_after(MonoTime t) const;
   void schedule_next();
   void fire();
   void on_response(const http::Response& resp);
@@ -82,22 +99,20 @@ class Probe : public std::enable_shared_from_this<Probe> {
   void record_restart(const std::string& outcome, const std::string& reason, const std::string& output,
                       std::chrono::milliseconds duration);
   void record_result(const http::Response& resp, const Verdict& verdict, WallTime now);
-  void publish(const std::string& event, events::Status status, config::Severity severity, std::string summary,
-               std::string detail);
+  void publish(const events::EventType& type, events::Status status, std::string summary, std::string detail);
   void prune_restarts();
-  [[nodiscard]] bool paused_now() const;
   [[nodiscard]] http::Request request() const;
 
-  Context& ctx_;
-  config::ProbeConfig cfg_;
+  Context ctx_;
+  ProbeConfig cfg_;
   std::shared_ptr<BodyRegex> regex_;
   std::unique_ptr<remedies::Remedy> remedy_;
   std::unique_ptr<TimerHandle> timer_;
   std::unique_ptr<TimerHandle> remedy_timer_;  // settle wait, breaker cooldown
   std::unique_ptr<http::Handle> in_flight_;
   MonoTime next_at_{};
+  Duration phase_{0};  // the grid: phase_ + k * interval on the monotonic clock
   bool retired_ = false;
-  Pause pause_;
   // The last result written to history (see record_result).
   std::string recorded_result_;
   std::string recorded_reason_;
@@ -123,6 +138,16 @@ class Probe : public std::enable_shared_from_this<Probe> {
   WallTime restart_started_{};
   std::string restart_detail_;
   std::string restart_output_;
+
+  // Since the daemon started (Prometheus counters start at zero with the process).
+  std::uint64_t results_up_ = 0;
+  std::uint64_t results_down_ = 0;
+  std::uint64_t restarts_ok_ = 0;
+  std::uint64_t restarts_failed_ = 0;
+  metrics::Histogram latency_{metrics::latency_buckets()};  // answered requests only
 };
+
+/// The kind "probe" as registered (daemon/plugins/).
+const entries::KindSpec& kind();
 
 }  // namespace tend::probes

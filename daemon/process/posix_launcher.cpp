@@ -1,24 +1,32 @@
-// The real launcher: fork/exec into a new process group, SIGCHLD-driven reaping, the merged output
-// pipe drained on the loop, and the SIGTERM -> kill_grace -> SIGKILL escalation, always to the group.
+// The real launcher, loop side: spawn() posts the Spec to the spawner thread (spawner.hpp) and returns
+// at once; the started child comes back as a pid, a pidfd and the read end of its output pipe. Then,
+// on the loop: the pipe is drained (capped), the pidfd is awaited through a Boost.Process v2 process
+// handle (which reaps that one pid), and the SIGTERM -> kill_grace -> SIGKILL escalation goes to the
+// process group, never just the pid (v2 signals only the pid).
 
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <csignal>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
 #include "process/group.hpp"
 #include "process/launcher.hpp"
 #include "process/output_buffer.hpp"
-#include "process/reaper.hpp"
-#include "process/spawn.hpp"
+#include "process/spawner.hpp"
+#include "process/v2.hpp"
+#include "util/duration.hpp"
+
+extern char** environ;
 
 namespace tend::process {
 namespace {
@@ -27,6 +35,7 @@ namespace asio = boost::asio;
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 using boost::system::error_code;
+using ProcessHandle = detail::bp::basic_process_handle<asio::io_context::executor_type>;
 
 // How often to look again whether the leftovers of a group are gone once the main process has been
 // reaped and the pipe has closed (a process that closed its stdout gives no other sign of life):
@@ -39,12 +48,16 @@ constexpr milliseconds kPipeWaitAfterKill{1000};
 // One pipe's worth (the Linux default capacity) per read.
 constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
 
-/// One child's state. Asio handlers hold a shared_ptr to it, so it outlives the Child handle until
-/// every pending operation has completed; `done_` tells late handlers that the run is over.
+class LauncherCore;
+
+/// One child's state, from spawn() until it is reaped and reported (or abandoned). The launcher holds
+/// it until then, and asio handlers hold it while they are pending; `done_` tells late handlers that
+/// the run is over.
 class ChildState : public std::enable_shared_from_this<ChildState> {
  public:
-  ChildState(asio::io_context& io, const Spec& spec, ExitHandler on_exit)
+  ChildState(asio::io_context& io, const Spec& spec, ExitHandler on_exit, std::weak_ptr<LauncherCore> core)
       : io_(io),
+        core_(std::move(core)),
         pipe_(io),
         timeout_timer_(io),
         kill_timer_(io),
@@ -53,99 +66,185 @@ class ChildState : public std::enable_shared_from_this<ChildState> {
         output_(spec.output_limit),
         kill_grace_(spec.kill_grace),
         on_exit_(std::move(on_exit)),
-        started_(SteadyClock::now()),
-        program_(spec.argv.empty() ? std::string() : spec.argv.front()),
-        user_(spec.user) {}
+        started_(SteadyClock::now()) {}
 
-  ~ChildState() {
-    if (status_fd_ >= 0) {
-      ::close(status_fd_);
-    }
-  }
   ChildState(const ChildState&) = delete;
   ChildState& operator=(const ChildState&) = delete;
 
   [[nodiscard]] pid_t pid() const { return pid_; }
-  [[nodiscard]] bool done() const { return done_; }
   [[nodiscard]] std::string output_so_far() const { return output_.str(); }
 
-  // The child is running: drain its pipe and watch its deadline.
-  void start(const detail::Forked& forked, const std::string& workdir, std::optional<milliseconds> timeout) {
-    pid_ = forked.pid;
-    status_fd_ = forked.status_fd;
-    workdir_ = workdir;
-    error_code ec;
-    pipe_.assign(forked.output_fd, ec);
-    if (ec) {
-      // Without the pipe the output is lost, but the exit is still tracked and reported.
-      ::close(forked.output_fd);
-      pipe_closed_ = true;
-    } else {
-      read_some();
-    }
-    if (timeout) {
-      timeout_timer_.expires_after(*timeout);
-      timeout_timer_.async_wait([self = shared_from_this()](const error_code& wait_ec) {
-        if (wait_ec || self->done_ || self->reaped_) {
-          return;
+  // Queued on the spawner thread; the deadline counts from now, a start still pending included.
+  void submit(detail::Spawner& spawner, const Spec& spec) {
+    std::weak_ptr<ChildState> weak = weak_from_this();
+    ticket_ =
+        spawner.submit(spec, detail::snapshot_env(environ, spec.inherit), [weak](Expected<detail::Started> started) {
+          if (auto self = weak.lock()) {
+            self->on_delivered(std::move(started));
+          }
+        });
+    if (spec.timeout) {
+      timeout_ = *spec.timeout;
+      timeout_timer_.expires_after(*spec.timeout);
+      timeout_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+        // Not once it has ended, nor once its start was cancelled (stop() came first).
+        if (!ec && !self->done_ && !self->reaped_ && (self->pending_ || self->pid_ > 0)) {
+          self->timed_out_ = true;
+          self->terminate_or_cancel("timeout after " + format_duration(self->timeout_) + " before the process started");
         }
-        self->timed_out_ = true;
-        self->terminate();
       });
     }
   }
 
-  // Nothing was started; report it on the loop, never from inside spawn(), so callers have one path.
-  void fail_to_spawn(std::string error) {
-    spawn_error_ = std::move(error);
-    asio::post(io_, [self = shared_from_this()] {
-      if (!self->done_) {
-        self->finish();
-      }
-    });
-  }
-
   void stop() {
-    if (done_ || pid_ <= 0) {
+    if (done_) {
       return;
     }
     stopped_ = true;
-    terminate();
+    terminate_or_cancel("stopped before the process started");
   }
 
-  // The main process has been reaped.
-  void on_reaped(int status) {
-    if (done_ || reaped_) {
+  // The Child handle is gone: kill what runs (or make sure it never starts), and never call on_exit.
+  void abandon() {
+    if (done_) {
       return;
     }
+    auto keep = shared_from_this();
+    done_ = true;
+    on_exit_ = nullptr;
+    if (pending_) {
+      if (!ticket_->try_cancel()) {
+        ticket_->abandon();  // the spawner SIGKILLs it as soon as it exists; on_delivered reaps it
+        return;
+      }
+      pending_ = false;
+      ticket_.reset();
+    } else if (pid_ > 0 && !group_gone_) {
+      // Once the SIGTERM sweep found the group empty its id is free and may name another group by
+      // now. Otherwise it is held: by the unreaped main process, or by the leftovers being swept.
+      signal_group(SIGKILL);
+    }
+    cancel_all();  // the pidfd wait stays: the main process must still be reaped
+    release_if_over();
+  }
+
+  // The launcher is going away: SIGKILL and reap now (blocking, bounded by the SIGKILL).
+  void shut_down() {
+    done_ = true;
+    on_exit_ = nullptr;
+    pending_ = false;
+    ticket_.reset();
+    cancel_all();
+    if (pid_ > 0 && !reaped_) {
+      // Closing the pidfd cancels its wait first: a wait left pending could reap a recycled pid later.
+      process_.reset();
+      ::kill(-pid_, SIGKILL);
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      reaped_ = true;
+    }
+  }
+
+ private:
+  // On the loop, from the spawner thread: the process exists now, or could not be started.
+  void on_delivered(Expected<detail::Started> started) {
+    auto keep = shared_from_this();
+    pending_ = false;
+    ticket_.reset();
+    if (!started) {
+      if (!done_) {
+        spawn_error_ = started.error();
+        finish();
+      }
+      release_if_over();
+      return;
+    }
+    detail::Fd pidfd;
+    detail::Fd output;
+    pid_ = started->release(pidfd, output);
+    try {
+      process_.emplace(io_.get_executor(), pid_, pidfd.get());
+      pidfd.release();  // the handle owns it now
+    } catch (const std::exception& e) {
+      // Registering the pidfd with the reactor failed (ENOMEM, ENOSPC): the exit cannot be awaited
+      // on the loop. Kill and reap at once rather than leave a process nobody watches.
+      ::kill(-pid_, SIGKILL);
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      reaped_ = true;
+      if (!done_) {
+        spawn_error_ = std::string("watch process: ") + e.what();
+        finish();
+      }
+      release_if_over();
+      return;
+    }
+    process_->async_wait([self = shared_from_this()](error_code ec, int status) { self->on_wait(ec, status); });
+    if (done_) {
+      signal_group(SIGKILL);  // abandoned while it was being started; on_wait reaps it
+      return;
+    }
+    error_code ec;
+    pipe_.assign(output.get(), ec);
+    if (ec) {
+      pipe_closed_ = true;  // without the pipe the output is lost, but the exit is still reported
+    } else {
+      output.release();
+      read_some();
+    }
+    if (stopped_ || timed_out_) {
+      terminate();  // asked for before the process existed
+    }
+  }
+
+  // The main process has exited and been reaped (or the wait failed).
+  void on_wait(const error_code& ec, int status) {
+    if (ec == asio::error::operation_aborted || reaped_) {
+      return;  // the handle was closed: the launcher is shutting down and reaps itself
+    }
+    auto keep = shared_from_this();
     reaped_ = true;
     wait_status_ = status;
+    if (ec && !done_) {
+      spawn_error_ = "wait: " + ec.message();  // ECHILD: someone else reaped it
+    }
+    if (done_) {
+      release_if_over();
+      return;
+    }
     timeout_timer_.cancel();
-    spawn_error_ = detail::read_spawn_failure(status_fd_, program_, workdir_, user_);
-    status_fd_ = -1;
     // Like systemd's KillMode=control-group: whatever the main process left behind in its group
     // (backgrounded helpers) goes with it.
     terminate();
     maybe_finish();
   }
 
-  // The Child handle is gone (or the launcher is): kill what still runs, and never call on_exit.
-  // The reaper still collects the main process.
-  void abandon() {
-    if (done_) {
-      return;
+  // stop() or the timeout: before the process exists, make sure it never starts and say why; once it
+  // exists (or is being started), the group gets SIGTERM, then SIGKILL.
+  void terminate_or_cancel(const std::string& why_not_started) {
+    if (pending_) {
+      if (ticket_->try_cancel()) {
+        pending_ = false;
+        ticket_.reset();
+        spawn_error_ = why_not_started;
+        // On the loop, but never from inside the caller's stop(): callers get one path.
+        asio::post(io_, [self = shared_from_this()] {
+          if (!self->done_) {
+            self->finish();
+          }
+          self->release_if_over();
+        });
+      }
+      return;  // being started: on_delivered terminates it
     }
-    done_ = true;
-    on_exit_ = nullptr;
-    // Once the SIGTERM sweep found the group empty its id is free and may name another group by now.
-    // Otherwise it is held: by the unreaped main process, or by the leftovers being swept.
-    if (!group_gone_) {
-      signal_group(SIGKILL);
+    if (pid_ > 0) {
+      terminate();
     }
-    cancel_all();
   }
 
- private:
   void read_some() {
     pipe_.async_read_some(asio::buffer(chunk_),
                           [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
@@ -230,11 +329,13 @@ class ChildState : public std::enable_shared_from_this<ChildState> {
       return;
     }
     finish();
+    release_if_over();
   }
 
   void finish() {
     done_ = true;
     cancel_all();
+    process_.reset();
     Result result;
     if (!spawn_error_.empty()) {
       result.spawn_error = spawn_error_;
@@ -257,6 +358,9 @@ class ChildState : public std::enable_shared_from_this<ChildState> {
     }
   }
 
+  // The launcher lets go once nothing is left to report or reap.
+  void release_if_over();
+
   // True when the signal reached at least one process.
   bool signal_group(int sig) const {
     // pid_ <= 1 would turn kill(-pid) into "every process we may signal": never.
@@ -276,29 +380,26 @@ class ChildState : public std::enable_shared_from_this<ChildState> {
     kill_timer_.cancel();
     poll_timer_.cancel();
     close_pipe();
-    if (status_fd_ >= 0) {
-      ::close(status_fd_);
-      status_fd_ = -1;
-    }
   }
 
   asio::io_context& io_;
+  std::weak_ptr<LauncherCore> core_;
   asio::posix::stream_descriptor pipe_;
   asio::steady_timer timeout_timer_;
   asio::steady_timer kill_timer_;  // SIGKILL after kill_grace, then the last wait for the pipe
   asio::steady_timer poll_timer_;
+  std::shared_ptr<detail::Ticket> ticket_;  // while pending
+  std::optional<ProcessHandle> process_;    // the pidfd wait, from the start until reaped
   std::vector<char> chunk_;
   OutputBuffer output_;
   milliseconds kill_grace_;
+  milliseconds timeout_{0};
   ExitHandler on_exit_;
   SteadyClock::time_point started_;
-  std::string program_;
-  std::string workdir_;
-  std::string user_;
   std::string spawn_error_;
   pid_t pid_ = -1;
-  int status_fd_ = -1;
   int wait_status_ = 0;
+  bool pending_ = true;  // submitted; not yet started, failed or cancelled
   bool reaped_ = false;
   bool pipe_closed_ = false;
   bool term_sent_ = false;
@@ -326,97 +427,49 @@ class PosixChild final : public Child {
   std::shared_ptr<ChildState> state_;
 };
 
-/// The launcher's shared half: reap notifications find it through a weak_ptr, so they are harmless
-/// once the launcher is gone.
+/// The launcher's shared half: the spawner thread and every child not yet reaped and reported.
 class LauncherCore : public std::enable_shared_from_this<LauncherCore> {
  public:
-  explicit LauncherCore(asio::io_context& io) : io_(io), reaper_(io, reaper_error_) {}
+  explicit LauncherCore(asio::io_context& io) : io_(io), work_(io.get_executor()), spawner_(io) {}
 
   std::shared_ptr<Child> spawn(const Spec& spec, ExitHandler on_exit) {
-    prune();
-    auto state = std::make_shared<ChildState>(io_, spec, std::move(on_exit));
-    auto child = std::make_shared<PosixChild>(state);
-    if (!reaper_error_.empty()) {
-      state->fail_to_spawn(reaper_error_);
-      return child;
-    }
-    auto prepared = detail::prepare(spec);
-    if (!prepared) {
-      state->fail_to_spawn(prepared.error());
-      return child;
-    }
-    // The pid is registered before the table is unlocked, so even a reaper on another thread cannot
-    // reap it unnoticed.
-    auto lock = detail::lock_pid_table();
-    auto forked = detail::fork_exec(*prepared);
-    if (!forked) {
-      lock.unlock();
-      state->fail_to_spawn(forked.error());
-      return child;
-    }
-    const pid_t pid = forked->pid;
-    std::weak_ptr<LauncherCore> weak = weak_from_this();
-    detail::register_pid(lock, pid, {io_.get_executor(), [weak, pid](int status) {
-                                       if (auto core = weak.lock()) {
-                                         core->on_reaped(pid, status);
-                                       }
-                                     }});
-    lock.unlock();
-    children_.insert_or_assign(pid, Entry{state, false});
-    state->start(*forked, prepared->workdir, spec.timeout);
-    return child;
+    auto state = std::make_shared<ChildState>(io_, spec, std::move(on_exit), weak_from_this());
+    children_.emplace(state.get(), state);
+    state->submit(spawner_, spec);
+    return std::make_shared<PosixChild>(state);
   }
+
+  void forget(ChildState* state) { children_.erase(state); }
 
   // Kill and reap everything still running. Blocking in waitpid is acceptable only here: this runs
   // at shutdown, right after SIGKILL, and once the launcher is gone nobody else would reap.
   void shutdown() {
-    for (auto& [pid, entry] : children_) {
-      if (auto state = entry.state.lock()) {
-        state->abandon();
-      }
-      if (entry.reaped || !detail::unregister_pid(pid)) {
-        continue;  // reaped already (its status may be on the way to a handler that will find us gone)
-      }
-      ::kill(-pid, SIGKILL);  // unreaped, so the pid still holds the group id: safe to signal
-      ::kill(pid, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
+    work_.reset();
+    spawner_.shutdown();  // queued starts never happen; started ones not yet delivered are reaped
+    auto children = std::move(children_);
     children_.clear();
+    for (auto& [raw, state] : children) {
+      state->shut_down();
+    }
   }
 
  private:
-  struct Entry {
-    std::weak_ptr<ChildState> state;
-    bool reaped = false;
-  };
-
-  void on_reaped(pid_t pid, int status) {
-    auto it = children_.find(pid);
-    if (it == children_.end()) {
-      return;
-    }
-    it->second.reaped = true;
-    if (auto state = it->second.state.lock()) {
-      state->on_reaped(status);
-    }
-  }
-
-  // Entries stay while a pid is unreaped or its state still runs (leftovers being cleaned up), so
-  // shutdown() can still kill them.
-  void prune() {
-    std::erase_if(children_, [](const auto& item) {
-      const auto state = item.second.state.lock();
-      return item.second.reaped && (!state || state->done());
-    });
-  }
-
   asio::io_context& io_;
-  std::string reaper_error_;  // before reaper_, which reports into it
-  detail::SigchldReaper reaper_;
-  std::unordered_map<pid_t, Entry> children_;
+  // Outstanding work for the launcher's lifetime, as the SIGCHLD wait it replaces was: a start
+  // pending on the spawner thread is invisible to the io_context, which must not run out of work
+  // (and stop) meanwhile.
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  detail::Spawner spawner_;
+  std::unordered_map<ChildState*, std::shared_ptr<ChildState>> children_;
 };
+
+void ChildState::release_if_over() {
+  if (done_ && !pending_ && (pid_ <= 0 || reaped_)) {
+    if (auto core = core_.lock()) {
+      core->forget(this);
+    }
+  }
+}
 
 class PosixLauncher final : public Launcher {
  public:

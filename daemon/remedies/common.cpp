@@ -67,12 +67,8 @@ std::chrono::milliseconds since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
 }
 
-void post_outcome(boost::asio::io_context& io, std::weak_ptr<void> guard, Done done, Outcome outcome) {
-  boost::asio::post(io, [guard = std::move(guard), done = std::move(done), outcome = std::move(outcome)]() mutable {
-    if (!guard.expired()) {
-      done(std::move(outcome));
-    }
-  });
+void post_outcome(boost::asio::io_context& io, Done done, Outcome outcome) {
+  boost::asio::post(io, [done = std::move(done), outcome = std::move(outcome)]() mutable { done(std::move(outcome)); });
 }
 
 }  // namespace tend::remedies::detail

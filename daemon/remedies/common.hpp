@@ -33,7 +33,8 @@ std::chrono::milliseconds since(std::chrono::steady_clock::time_point start);
 
 namespace tend::remedies::detail {
 
-/// Run `done(outcome)` on the loop, later — unless `guard` (the remedy's liveness token) is gone by then.
-void post_outcome(boost::asio::io_context& io, std::weak_ptr<void> guard, Done done, Outcome outcome);
+/// Run `done(outcome)` on the loop, later (pass it through the remedy's Lifetime::guard so it does
+/// nothing once the remedy is gone).
+void post_outcome(boost::asio::io_context& io, Done done, Outcome outcome);
 
 }  // namespace tend::remedies::detail

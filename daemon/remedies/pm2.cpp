@@ -17,9 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "config/values.hpp"
 #include "process/launcher.hpp"
 #include "remedies/common.hpp"
-#include "remedies/kinds.hpp"
+#include "util/lifetime.hpp"
 #include "util/log.hpp"
 
 namespace tend::remedies::detail {
@@ -145,6 +146,7 @@ class Pm2Remedy final : public Remedy {
       : io_(ctx.io),
         launcher_(ctx.launcher),
         timeout_(ctx.command_timeout),
+        base_env_(ctx.base_env),
         app_(std::move(app)),
         user_(std::move(user)) {}
 
@@ -157,7 +159,8 @@ class Pm2Remedy final : public Remedy {
 
   void run(Done done) override {
     if (run_) {
-      post_outcome(io_, guard_, std::move(done), {false, describe() + ": a restart is already running", "", {}});
+      post_outcome(io_, lifetime_.guard(std::move(done)),
+                   {false, describe() + ": a restart is already running", "", {}});
       return;
     }
     auto run = std::make_shared<Pm2Run>(*this, std::move(done));
@@ -175,16 +178,17 @@ class Pm2Remedy final : public Remedy {
   // The run is over: hand its outcome on (from the loop, never from inside run()).
   void finished(Done done, Outcome outcome) {
     run_.reset();  // whoever called holds the run until it has unwound
-    post_outcome(io_, guard_, std::move(done), std::move(outcome));
+    post_outcome(io_, lifetime_.guard(std::move(done)), std::move(outcome));
   }
 
   boost::asio::io_context& io_;
   process::Launcher& launcher_;
   std::chrono::milliseconds timeout_;
+  std::map<std::string, std::string> base_env_;
   std::string app_;
   std::string user_;
   std::shared_ptr<Pm2Run> run_;
-  std::shared_ptr<int> guard_ = std::make_shared<int>(0);
+  Lifetime lifetime_;
 };
 
 void Pm2Run::start() {
@@ -205,15 +209,17 @@ void Pm2Run::start() {
     in.user_home = account->home;
     pm2_home_ = resolve_pm2_home(in);
     base_.user = r.user_;
-    // The daemon's PM2_HOME belongs to the daemon's user: another user's pm2 gets its own.
-    base_.env["PM2_HOME"] = pm2_home_;
   } else {
     const auto me = lookup(nullptr, self);
     who_ = me ? me->name : "uid " + std::to_string(self);
     in.user_home = me ? me->home : "";
-    pm2_home_ = resolve_pm2_home(in);  // for the record only: the environment passes through as it is
+    pm2_home_ = resolve_pm2_home(in);
   }
+  // Children start with a clean environment (no PM2_HOME, HOME from passwd): pm2 is told where its
+  // daemon lives. Another user's pm2 gets its own; the daemon's user gets the daemon's PM2_HOME.
+  base_.env["PM2_HOME"] = pm2_home_;
   base_.timeout = r.timeout_;
+  base_.base_env = r.base_env_;
   run_command({"jlist"}, kJlistLimit, &Pm2Run::on_first_list);
 }
 
@@ -229,7 +235,7 @@ void Pm2Run::note_command(const std::vector<std::string>& args) {
 void Pm2Run::run_command(std::vector<std::string> args, std::size_t output_limit, Step next) {
   note_command(args);
   process::Spec spec = base_;
-  spec.argv.emplace_back("pm2");  // found in PATH by the launcher; PATH passes through (pm2 needs node too)
+  spec.argv.emplace_back("pm2");  // found in the children's PATH (/usr/local/bin, /usr/bin), node too
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.output_limit = output_limit;
   // Weak: the run owns the Child, which owns this callback; the remedy's destructor must be able to
@@ -457,14 +463,52 @@ Pm2Verdict judge_restart(std::string_view name, const std::vector<Pm2Process>& b
   return {true, what + ": ok (" + counts + ")"};
 }
 
-Expected<std::unique_ptr<Remedy>> make_pm2(const config::RemedyConfig& cfg, Context& ctx) {
-  if (cfg.target.empty()) {
-    return Error{"pm2 remedy needs an app name"};
+}  // namespace tend::remedies::detail
+
+namespace tend::remedies {
+namespace {
+
+struct Pm2Settings : config::Settings<Pm2Settings> {
+  std::string app;
+  std::string user;  // empty: the daemon's own user, with its PM2_HOME
+  bool operator==(const Pm2Settings&) const = default;
+};
+
+// An app name pm2's CLI reads as that app, and only as that app.
+std::optional<std::string> check_pm2_name(const std::string& name, const std::string& shown) {
+  const bool ok = !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '@' || c == ':' || c == '-';
+  });
+  if (!ok) {
+    return "invalid pm2 app name " + shown + " (letters, digits and _ . @ : - only)";
   }
-  if (auto why = ambiguous_name(cfg.target)) {
-    return Error{"pm2 app name '" + cfg.target + "' cannot be restarted by name: " + *why};
+  if (auto why = detail::ambiguous_name(name)) {
+    return "pm2 app name " + shown + " cannot be restarted by name: " + *why;
   }
-  return std::unique_ptr<Remedy>(std::make_unique<Pm2Remedy>(ctx, cfg.target, cfg.user));
+  return std::nullopt;
 }
 
-}  // namespace tend::remedies::detail
+}  // namespace
+
+/// `restart: {pm2: NAME, user: U}`.
+extern const Variant pm2_variant;
+const Variant pm2_variant{
+    "pm2",
+    {"user"},
+    [](config::MapReader& s, const config::Value& v) -> std::shared_ptr<const config::EntrySettings> {
+      auto out = std::make_shared<Pm2Settings>();
+      auto app = v.string(check_pm2_name);
+      s.read("user", out->user, config::check_user_name);
+      if (!app) {
+        return nullptr;
+      }
+      out->app = std::move(*app);
+      return out;
+    },
+    [](const config::EntrySettings& settings, Context& ctx) -> std::unique_ptr<Remedy> {
+      const auto& p = static_cast<const Pm2Settings&>(settings);
+      return std::make_unique<detail::Pm2Remedy>(ctx, p.app, p.user);
+    },
+};
+
+}  // namespace tend::remedies

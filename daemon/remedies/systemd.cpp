@@ -2,15 +2,18 @@
 // connection, and the job's JobRemoved result awaited: "done" is success, anything else
 // ("failed", "timeout", "canceled", "dependency", "skipped") is not. Bounded by command_timeout.
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/steady_timer.hpp>
+#include <cctype>
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "remedies/common.hpp"
-#include "remedies/kinds.hpp"
 #include "remedies/system_bus.hpp"
 #include "util/duration.hpp"
+#include "util/lifetime.hpp"
 
 namespace tend::remedies::detail {
 namespace {
@@ -44,7 +47,8 @@ class SystemdRemedy final : public Remedy {
 
   void run(Done done) override {
     if (run_ && !run_->finished) {
-      post_outcome(io_, guard_, std::move(done), {false, describe() + ": a restart is already running", "", {}});
+      post_outcome(io_, lifetime_.guard(std::move(done)),
+                   {false, describe() + ": a restart is already running", "", {}});
       return;
     }
     run_ = std::make_shared<SystemdRun>(io_, std::move(done));
@@ -99,20 +103,64 @@ class SystemdRemedy final : public Remedy {
   std::chrono::milliseconds timeout_;
   std::string unit_;
   std::shared_ptr<SystemdRun> run_;
-  std::shared_ptr<int> guard_ = std::make_shared<int>(0);
+  Lifetime lifetime_;
 };
 
 }  // namespace
 
-Expected<std::unique_ptr<Remedy>> make_systemd(const config::RemedyConfig& cfg, Context& ctx) {
-  if (cfg.target.empty()) {
-    return Error{"systemd remedy needs a unit"};
+}  // namespace tend::remedies::detail
+
+namespace tend::remedies {
+namespace {
+
+struct SystemdSettings : config::Settings<SystemdSettings> {
+  std::string unit;
+  bool operator==(const SystemdSettings&) const = default;
+};
+
+// A unit name systemd would accept, with its suffix (api.service).
+std::optional<std::string> check_systemd_unit(const std::string& name, const std::string& shown) {
+  const bool chars_ok =
+      !name.empty() && name.size() <= 255 && name.front() != '-' && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '_' || c == '.' || c == '\\' ||
+               c == '@' || c == '-';
+      });
+  if (!chars_ok) {
+    return "invalid systemd unit name " + shown + " (letters, digits and : _ . \\ @ - only)";
   }
-  if (!ctx.system_bus) {
-    // One connection for every systemd remedy; it connects on the first restart.
-    ctx.system_bus = std::make_shared<SystemBus>(ctx.io, ctx.system_bus_address);
+  static constexpr std::array<std::string_view, 8> suffixes = {".service", ".socket", ".target", ".timer",
+                                                               ".mount",   ".path",   ".slice",  ".scope"};
+  for (auto suffix : suffixes) {
+    if (name.size() > suffix.size() && name.ends_with(suffix)) {
+      return std::nullopt;
+    }
   }
-  return std::unique_ptr<Remedy>(std::make_unique<SystemdRemedy>(ctx, cfg.target));
+  return "systemd unit " + shown + " needs a unit suffix (e.g. .service, .socket, .target, .timer)";
 }
 
-}  // namespace tend::remedies::detail
+}  // namespace
+
+/// `restart: {systemd: UNIT}`.
+extern const Variant systemd_variant;
+const Variant systemd_variant{
+    "systemd",
+    {},
+    [](config::MapReader& /*s*/, const config::Value& v) -> std::shared_ptr<const config::EntrySettings> {
+      auto unit = v.string(check_systemd_unit);
+      if (!unit) {
+        return nullptr;
+      }
+      auto out = std::make_shared<SystemdSettings>();
+      out->unit = std::move(*unit);
+      return out;
+    },
+    [](const config::EntrySettings& settings, Context& ctx) -> std::unique_ptr<Remedy> {
+      if (!ctx.system_bus) {
+        // One connection for every systemd remedy; it connects on the first restart.
+        ctx.system_bus = std::make_shared<SystemBus>(ctx.io, ctx.system_bus_address);
+      }
+      return std::make_unique<detail::SystemdRemedy>(ctx, static_cast<const SystemdSettings&>(settings).unit);
+    },
+};
+
+}  // namespace tend::remedies

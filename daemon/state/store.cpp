@@ -1,6 +1,7 @@
 #include "state/store.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <iterator>
 #include <limits>
@@ -103,6 +105,14 @@ CREATE TABLE alert_log (
 CREATE INDEX alert_log_name ON alert_log (name, id);
 CREATE INDEX alert_log_at ON alert_log (at_ms);
 )sql",
+    // 3: why an alert was held back (the inhibit rule, flapping), or into which group it went.
+    R"sql(
+ALTER TABLE alert_log ADD COLUMN note TEXT NOT NULL DEFAULT '';
+)sql",
+    // 4: one entry's runs by time (the status page's 24 h charts), not the whole entry's history.
+    R"sql(
+CREATE INDEX runs_entry_started ON runs (entry, started_at_ms);
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -114,6 +124,16 @@ constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 constexpr std::size_t kMaxBatch = 256;
 
 constexpr auto kBusyTimeout = "PRAGMA busy_timeout = 5000";
+
+// While the disk fails (full, read-only, I/O errors), writes wait in order and are tried again
+// this often; at most this many wait (about what an hour of 100 probes and jobs writes), the
+// oldest lost and counted beyond that.
+constexpr auto kRetryWrites = std::chrono::seconds(2);
+// Writes are told working again only once none has failed for this long: on a nearly full disk
+// one small commit fits (it reuses WAL pages) and the next does not, and /healthz,
+// tend_state_writable and the state_write_failed alert must not flap with each.
+constexpr auto kRecoverAfter = std::chrono::seconds(10);
+constexpr std::size_t kMaxHeld = 50'000;
 
 // Column lists (never values) are the only SQL built by concatenation.
 const std::string kRunColumns =
@@ -181,6 +201,8 @@ void migrate(sqlite::Db& db) {
 
 std::unique_ptr<sqlite::Db> open_database(const std::string& path, spdlog::logger& log) {
   try {
+    std::error_code exists_ec;
+    const bool existed = std::filesystem::exists(path, exists_ec);
     auto db = std::make_unique<sqlite::Db>(path);
     // busy_timeout first, so the switch to WAL waits for a lock held by another process (sqlite3
     // CLI, a backup) instead of failing.
@@ -201,11 +223,38 @@ std::unique_ptr<sqlite::Db> open_database(const std::string& path, spdlog::logge
     // guarantee run history does not need.
     db->exec("PRAGMA synchronous = NORMAL");
     db->exec("PRAGMA foreign_keys = ON");
+    if (existed) {
+      // A damaged file may open fine and fail much later, one page at a time: look at every page
+      // once, at start (linear in the file, well under a second for a year of history).
+      auto q = db->query("PRAGMA quick_check");
+      const std::string verdict = q.step() ? q.text(0) : std::string("no answer");
+      if (verdict != "ok") {
+        throw std::runtime_error("quick_check: " + verdict);
+      }
+    }
     migrate(*db);
     return db;
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot open state database " + path + ": " + e.what());
   }
+}
+
+/// Move `path` (and its -wal, -shm) aside as `path.corrupt-TIME`; the new name, or "" when it
+/// cannot be moved.
+std::string move_aside(const std::string& path) {
+  const auto stamp =
+      format_iso8601(std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+  std::string aside = path + ".corrupt-" + stamp;
+  std::error_code ec;
+  std::filesystem::rename(path, aside, ec);
+  if (ec) {
+    return "";
+  }
+  for (const char* suffix : {"-wal", "-shm"}) {
+    std::error_code ignored;
+    std::filesystem::rename(path + suffix, aside + suffix, ignored);
+  }
+  return aside;
 }
 
 }  // namespace
@@ -219,12 +268,26 @@ struct Store::Impl {
     const char* op;  // for error logs
     bool write;      // counted in write_errors when it fails
     std::function<After()> run;
+    /// For a write held back while the disk fails (see hold()): what its caller must hear now.
+    std::function<void()> on_hold = {};
   };
 
   Impl(boost::asio::io_context& io, const std::string& path)
-      : io_(io),
-        log_(spdlog::get("state") ? spdlog::get("state") : spdlog::default_logger()),
-        db_(open_database(path, *log_)) {
+      : io_(io), path_(path), log_(spdlog::get("state") ? spdlog::get("state") : spdlog::default_logger()) {
+    try {
+      db_ = open_database(path, *log_);
+    } catch (const std::exception& e) {
+      // SPEC "Bad state is survived": a corrupt or unreadable database is moved aside and a
+      // fresh one started; the daemon raises state_reset. Only a fresh one failing too is fatal.
+      reset_ = Reset{e.what(), move_aside(path)};
+      log_->critical("event=STATE_RESET error=\"{}\" moved_to={}", e.what(),
+                     reset_->moved_to.empty() ? "(could not move it)" : reset_->moved_to);
+      if (reset_->moved_to.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+      }
+      db_ = open_database(path, *log_);
+    }
     // Started last: everything the worker touches is constructed, and the thread start hands the
     // connection over to it.
     worker_ = std::thread([this] { work(); });
@@ -264,31 +327,101 @@ struct Store::Impl {
     for (;;) {
       {
         std::unique_lock lock(mutex_);
-        cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-        if (queue_.empty()) {
-          return;  // stopping, and everything queued before has been written
+        if (held_.empty() && healthy_) {
+          cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+        } else {
+          // Writes are held back (the disk failed): try them again every few seconds; or none is
+          // held but the failure is recent: see whether it has been quiet long enough.
+          cv_.wait_for(lock, kRetryWrites, [this] { return !queue_.empty() || stopping_; });
+        }
+        if (queue_.empty() && (stopping_ || held_.empty())) {
+          if (stopping_) {
+            return;  // everything queued before has been written (or is held: its loss is counted)
+          }
+          if (!healthy_) {
+            lock.unlock();
+            set_healthy(true, "");  // only once kRecoverAfter has passed without a failure
+          }
+          continue;
         }
         const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), kMaxBatch));
         batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
         queue_.erase(queue_.begin(), queue_.begin() + n);
+      }
+      if (!held_.empty()) {
+        retry_held();
+      }
+      if (!held_.empty()) {
+        // Still failing: writes wait behind the held ones, in order (a stale record must never
+        // overwrite a newer one); reads go ahead.
+        std::vector<Task> reads;
+        for (auto& task : batch) {
+          if (task.write) {
+            hold(std::move(task));
+          } else {
+            reads.push_back(std::move(task));
+          }
+        }
+        batch = std::move(reads);
       }
       run_batch(batch);
       batch.clear();
     }
   }
 
-  void run_batch(std::vector<Task>& batch) {
+  // A write that cannot be done now waits, in order, for the disk to come back. Its caller hears
+  // at once that it is not durable (an outbox row is delivered anyway); past kMaxHeld the oldest
+  // are dropped and counted as lost.
+  void hold(Task task) {
+    if (task.on_hold) {
+      task.on_hold();
+      task.on_hold = nullptr;
+    }
+    held_.push_back(std::move(task));
+    if (held_.size() > kMaxHeld) {
+      held_.pop_front();
+      report("hold", "too many writes held back; the oldest is lost", 1);
+    }
+  }
+
+  void retry_held() {
+    std::vector<Task> batch;
+    while (!held_.empty()) {
+      const auto n = std::min(held_.size(), kMaxBatch);
+      batch.assign(std::make_move_iterator(held_.begin()),
+                   std::make_move_iterator(held_.begin() + static_cast<std::ptrdiff_t>(n)));
+      held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(n));
+      // Their callbacks ran when they were first held or first failed: not again.
+      if (!run_batch(batch, /*callbacks=*/false)) {
+        return;  // failed again: run_batch held them back in front, in order
+      }
+      batch.clear();
+    }
+  }
+
+  /// Run `batch` in one transaction; true when every write of it is committed. Writes lost to
+  /// a failure of the disk (not of the write itself) are held back to be tried again.
+  bool run_batch(std::vector<Task>& batch, bool callbacks = true) {
     std::vector<After> afters;
     afters.reserve(batch.size());
+    std::vector<std::size_t> in_txn;  // writes of the current transaction, by index
+    std::vector<std::size_t> lost;    // writes the disk lost (to hold back)
     bool in_transaction = begin();
     std::uint64_t writes_in_transaction = 0;
-    for (auto& task : batch) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& task = batch[i];
       try {
-        if (auto after = task.run()) {
+        if (auto after = task.run(); after && callbacks) {
           afters.push_back(std::move(after));
         }
         if (task.write && in_transaction) {
           ++writes_in_transaction;
+          in_txn.push_back(i);
+        }
+      } catch (const sqlite::Error& e) {
+        report(task.op, e.what(), task.write ? 1 : 0);
+        if (task.write && disk_failure(e.code())) {
+          lost.push_back(i);
         }
       } catch (const std::exception& e) {
         report(task.op, e.what(), task.write ? 1 : 0);
@@ -297,9 +430,10 @@ struct Store::Impl {
       }
       if (in_transaction && db_->autocommit()) {
         // SQLITE_FULL, IOERR, NOMEM and the like roll back the whole transaction, not just the
-        // statement: the batch's earlier writes are gone as well, so count them and go on in a
-        // fresh transaction.
-        report("transaction", "rolled back by an error; earlier writes of the batch lost", writes_in_transaction);
+        // statement: the batch's earlier writes are gone as well; they are held back.
+        report("transaction", "rolled back by an error; earlier writes of the batch held back", writes_in_transaction);
+        lost.insert(lost.end(), in_txn.begin(), in_txn.end());
+        in_txn.clear();
         writes_in_transaction = 0;
         in_transaction = begin();
       }
@@ -311,6 +445,7 @@ struct Store::Impl {
       } catch (const std::exception& e) {
         committed = false;
         report("commit", e.what(), writes_in_transaction);
+        lost.insert(lost.end(), in_txn.begin(), in_txn.end());
         if (!db_->autocommit()) {
           try {
             db_->exec("ROLLBACK");
@@ -320,14 +455,61 @@ struct Store::Impl {
         }
       }
     }
+    std::sort(lost.begin(), lost.end());
+    lost.erase(std::unique(lost.begin(), lost.end()), lost.end());
+    if (!lost.empty()) {
+      // In front of whatever is held already, in their order: they are older.
+      std::deque<Task> front;
+      for (auto i : lost) {
+        front.push_back(std::move(batch[i]));
+      }
+      front.insert(front.end(), std::make_move_iterator(held_.begin()), std::make_move_iterator(held_.end()));
+      held_ = std::move(front);
+      while (held_.size() > kMaxHeld) {
+        held_.pop_back();
+        report("hold", "too many writes held back; one is lost", 1);
+      }
+    }
+    set_healthy(lost.empty() && committed, lost.empty() ? "" : last_error_);
     // Callbacks go out even when the commit failed: a caller waiting on flush or a read must not
     // hang; the failure is in the log and in write_errors.
     for (auto& after : afters) {
       try {
-        after(committed);
+        after(committed && lost.empty());
       } catch (const std::exception& e) {
         report("callback", e.what(), 0);
       }
+    }
+    return committed && lost.empty();
+  }
+
+  /// Errors of the disk rather than of a write: worth trying that write again later.
+  static bool disk_failure(int code) {
+    const int primary = code & 0xff;
+    return primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY || primary == SQLITE_LOCKED ||
+           primary == SQLITE_NOMEM || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY;
+  }
+
+  // Writes working or not, told to the loop once per change (state_write_failed fires, resolves).
+  void set_healthy(bool healthy, const std::string& error) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!healthy) {
+      last_failure_ = now;
+    } else if (!healthy_ && now - last_failure_ < kRecoverAfter) {
+      return;  // not yet
+    }
+    if (healthy == healthy_) {
+      return;
+    }
+    healthy_ = healthy;
+    log_->warn("event={} held_writes={}", healthy ? "WRITES_RESUMED" : "WRITES_FAILING", held_.size());
+    std::function<void(bool, std::string)> listener;
+    {
+      std::lock_guard lock(mutex_);
+      listener = health_listener_;
+    }
+    if (listener) {
+      boost::asio::post(io_, [listener, healthy, error] { listener(healthy, error); });
     }
   }
 
@@ -345,6 +527,7 @@ struct Store::Impl {
   // with a count says as much as thousands.
   void report(const char* op, const char* what, std::uint64_t failed_writes) {
     write_errors_.fetch_add(failed_writes, std::memory_order_relaxed);
+    last_error_ = std::string(op) + ": " + what;
     const auto now = std::chrono::steady_clock::now();
     if (last_report_ && now - *last_report_ < std::chrono::seconds(1)) {
       ++suppressed_;
@@ -354,6 +537,27 @@ struct Store::Impl {
     log_->error("database error op={} failed_writes={} suppressed={} error=\"{}\"", op, failed_writes, suppressed_,
                 what);
     suppressed_ = 0;
+  }
+
+  // On the worker, for start(): the database opened but cannot be read. Move it aside, start a
+  // fresh one, and read that (nothing), as the constructor does for one that does not open.
+  Loaded reset_and_load(const std::string& why, WallTime now) {
+    log_->critical("event=STATE_RESET error=\"{}\"", why);
+    if (!db_->autocommit()) {
+      try {
+        db_->exec("ROLLBACK");
+      } catch (const std::exception&) {
+      }
+    }
+    db_.reset();
+    reset_ = Reset{why, move_aside(path_)};
+    if (reset_->moved_to.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(path_, ec);
+    }
+    db_ = open_database(path_, *log_);
+    db_->exec("BEGIN");  // run_batch's transaction was on the old connection
+    return load_and_mark_running(now);
   }
 
   Loaded load_and_mark_running(WallTime now) {
@@ -467,14 +671,28 @@ struct Store::Impl {
     return loaded;
   }
 
+  struct Reset {
+    std::string reason;
+    std::string moved_to;
+  };
+
   boost::asio::io_context& io_;
+  std::string path_;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<sqlite::Db> db_;  // the worker's alone once it runs
+  std::optional<Reset> reset_;      // set before the worker starts
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<Task> queue_;  // guarded by mutex_
-  bool stopping_ = false;   // guarded by mutex_
+  std::deque<Task> queue_;                                                // guarded by mutex_
+  bool stopping_ = false;                                                 // guarded by mutex_
+  std::function<void(bool healthy, std::string error)> health_listener_;  // guarded by mutex_
+
+  // Worker-only: writes held back while the disk fails, in order; the health last told.
+  std::deque<Task> held_;
+  bool healthy_ = true;
+  std::chrono::steady_clock::time_point last_failure_{};
+  std::string last_error_;
 
   std::atomic<std::uint64_t> write_errors_{0};
 
@@ -495,23 +713,31 @@ Loaded Store::start(WallTime now) {
   auto promise = std::make_shared<std::promise<Loaded>>();
   auto future = promise->get_future();
   impl_->submit({"start", true, [impl = impl_.get(), now, promise]() -> Impl::After {
+                   Loaded loaded;
                    try {
-                     auto loaded = std::make_shared<Loaded>(impl->load_and_mark_running(now));
-                     return [promise, loaded](bool committed) {
-                       if (committed) {
-                         promise->set_value(std::move(*loaded));
-                       } else {
-                         promise->set_exception(std::make_exception_ptr(
-                             std::runtime_error("state database: cannot commit the start-up state")));
-                       }
-                     };
+                     loaded = impl->load_and_mark_running(now);
                    } catch (const std::exception& e) {
-                     promise->set_exception(std::make_exception_ptr(std::runtime_error(
-                         std::string("state database: cannot load the start-up state: ") + e.what())));
-                     return {};
+                     // The file opened and passed its check, yet cannot be read: as corrupt.
+                     loaded = impl->reset_and_load(e.what(), now);
                    }
+                   auto shared = std::make_shared<Loaded>(std::move(loaded));
+                   // A failing commit (a full disk) is not fatal: the daemon runs on what it read;
+                   // the writes are held back and state_write_failed says so.
+                   return [promise, shared](bool /*committed*/) { promise->set_value(std::move(*shared)); };
                  }});
   return future.get();
+}
+
+std::optional<std::pair<std::string, std::string>> Store::reset() const {
+  if (!impl_->reset_) {
+    return std::nullopt;
+  }
+  return std::make_pair(impl_->reset_->reason, impl_->reset_->moved_to);
+}
+
+void Store::on_health(std::function<void(bool healthy, std::string error)> listener) {
+  std::lock_guard lock(impl_->mutex_);
+  impl_->health_listener_ = std::move(listener);
 }
 
 void Store::put_run(RunRecord record) {
@@ -588,26 +814,31 @@ void Store::prune(int keep_runs, int keep_days, WallTime now) {
 }
 
 void Store::put_outbox(OutboxRecord r, std::function<void(bool committed)> done) {
-  impl_->submit(
-      {"put_outbox", true, [impl = impl_.get(), r = std::move(r), done = std::move(done)]() mutable -> Impl::After {
-         auto q = impl->db_->query(
-             "INSERT OR REPLACE INTO outbox (id, seq, notifier, created_at_ms, attempts, state, last_error, "
-             "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-         q.bind(1, r.id).bind(2, r.seq).bind(3, r.notifier).bind(4, to_unix_ms(r.created_at));
-         q.bind(5, r.attempts).bind(6, r.state).bind(7, r.last_error).bind(8, r.payload);
-         // The callback must run whether or not the insert worked: the caller delivers
-         // either way. A throwing run() would skip the After, so catch here.
-         bool inserted = true;
-         try {
-           q.run();
-         } catch (const std::exception& e) {
-           impl->report("put_outbox", e.what(), 1);
-           inserted = false;
-         }
-         return [io = &impl->io_, inserted, done = std::move(done)](bool committed) mutable {
-           boost::asio::post(*io, [done = std::move(done), ok = inserted && committed] { done(ok); });
-         };
-       }});
+  // `done` exactly once, on the loop: after the commit, or at once when the write is held back
+  // (a failing disk): the caller delivers either way, durably or not.
+  auto pending = std::make_shared<std::function<void(bool)>>(std::move(done));
+  auto tell = [io = &impl_->io_, pending](bool ok) {
+    if (*pending) {
+      boost::asio::post(*io, [d = std::move(*pending), ok] { d(ok); });
+      *pending = nullptr;
+    }
+  };
+  Impl::Task task{"put_outbox", true, [impl = impl_.get(), r = std::move(r), tell]() -> Impl::After {
+                    auto q = impl->db_->query(
+                        "INSERT OR REPLACE INTO outbox (id, seq, notifier, created_at_ms, attempts, state, last_error, "
+                        "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                    q.bind(1, r.id).bind(2, r.seq).bind(3, r.notifier).bind(4, to_unix_ms(r.created_at));
+                    q.bind(5, r.attempts).bind(6, r.state).bind(7, r.last_error).bind(8, r.payload);
+                    try {
+                      q.run();
+                    } catch (const sqlite::Error&) {
+                      tell(false);  // the caller delivers now; the write may still be retried
+                      throw;
+                    }
+                    return [tell](bool committed) { tell(committed); };
+                  }};
+  task.on_hold = [tell] { tell(false); };
+  impl_->submit(std::move(task));
 }
 
 void Store::outbox_sent(std::string id) {
@@ -678,10 +909,10 @@ void Store::log_alert(AlertLogRecord r) {
   impl_->submit({"log_alert", true, [impl = impl_.get(), r = std::move(r)]() -> Impl::After {
                    auto q = impl->db_->query(
                        "INSERT INTO alert_log (at_ms, kind, name, event, status, severity, summary, occurrences, "
-                       "action, notifiers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+                       "action, notifiers, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
                    q.bind(1, to_unix_ms(r.at)).bind(2, r.kind).bind(3, r.name).bind(4, r.event).bind(5, r.status);
                    q.bind(6, r.severity).bind(7, r.summary).bind(8, r.occurrences).bind(9, r.action);
-                   q.bind(10, r.notifiers).run();
+                   q.bind(10, r.notifiers).bind(11, r.note).run();
                    return {};
                  }});
 }
@@ -693,7 +924,7 @@ void Store::alert_log(std::string name, int limit, std::function<void(std::vecto
          std::vector<AlertLogRecord> rows;
          try {
            auto q = impl->db_->query(
-               "SELECT id, at_ms, kind, name, event, status, severity, summary, occurrences, action, notifiers "
+               "SELECT id, at_ms, kind, name, event, status, severity, summary, occurrences, action, notifiers, note "
                "FROM alert_log WHERE ?1 = '' OR name = ?1 ORDER BY id DESC LIMIT ?2");
            q.bind(1, name).bind(2, limit);
            while (q.step()) {
@@ -709,6 +940,7 @@ void Store::alert_log(std::string name, int limit, std::function<void(std::vecto
              r.occurrences = q.int32(8);
              r.action = q.text(9);
              r.notifiers = q.text(10);
+             r.note = q.text(11);
              rows.push_back(std::move(r));
            }
          } catch (const std::exception& e) {
@@ -780,6 +1012,61 @@ void Store::history(std::string entry, int limit, std::function<void(std::vector
            runs.clear();  // an error answers "no history", never a partial list
          }
          return impl->to_loop([done = std::move(done), runs = std::move(runs)]() mutable { done(std::move(runs)); });
+       }});
+}
+
+void Store::recent(std::vector<std::string> entries, int runs, WallTime since,
+                   std::function<void(std::map<std::string, std::vector<RunRecord>>)> done) {
+  impl_->submit(
+      {"recent", false,
+       [impl = impl_.get(), entries = std::move(entries), runs, since,
+        done = std::move(done)]() mutable -> Impl::After {
+         std::map<std::string, std::vector<RunRecord>> out;
+         try {
+           // Probes: their results since `since` in hours, one record per hour (through the
+           // (entry, started_at_ms) index: what that hour held, not the whole history).
+           static const std::string hours_sql =
+               "SELECT MIN(started_at_ms), MAX(COALESCE(ended_at_ms, started_at_ms)), CAST(AVG(duration_ms) AS "
+               "INTEGER), MAX(outcome = 'down'), MAX(outcome = 'restart_failed'), MAX(outcome = 'restarted') "
+               "FROM runs WHERE entry = ?1 AND kind = 'probe' AND started_at_ms >= ?2 "
+               "GROUP BY (started_at_ms - ?2) / 3600000 ORDER BY 1 DESC";
+           // Anything else: its last `runs` runs (the primary key's order).
+           static const std::string last_sql = "SELECT " + kRunColumns +
+                                               " FROM runs WHERE entry = ?1 AND kind <> 'probe' "
+                                               "ORDER BY run_id DESC, attempt DESC LIMIT ?2";
+           for (const auto& entry : entries) {
+             auto& rows = out[entry];
+             {
+               auto hours = impl->db_->query(hours_sql);
+               hours.bind(1, entry).bind(2, to_unix_ms(since));
+               while (hours.step()) {
+                 RunRecord r;
+                 r.entry = entry;
+                 r.kind = "probe";
+                 r.started_at = from_unix_ms(hours.int64(0));
+                 r.ended_at = from_unix_ms(hours.int64(1));
+                 r.duration_ms = hours.int64(2);
+                 r.outcome = hours.int64(3) != 0   ? "down"
+                             : hours.int64(4) != 0 ? "restart_failed"
+                             : hours.int64(5) != 0 ? "restarted"
+                                                   : "up";
+                 rows.push_back(std::move(r));
+               }
+             }
+             if (!rows.empty()) {
+               continue;
+             }
+             auto last = impl->db_->query(last_sql);
+             last.bind(1, entry).bind(2, runs);
+             while (last.step()) {
+               rows.push_back(read_run(last, false));
+             }
+           }
+         } catch (const std::exception& e) {
+           impl->report("recent", e.what(), 0);
+           out.clear();
+         }
+         return impl->to_loop([done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });
        }});
 }
 

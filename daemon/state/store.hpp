@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "util/time.hpp"
@@ -73,8 +75,9 @@ struct AlertLogRecord {
   std::string severity;
   std::string summary;
   int occurrences = 1;
-  std::string action;     // notified | repeated | escalated | resolved | grouped | silenced | muted
+  std::string action;  // firing | repeat | escalation | resolved | grouped | silenced | held | inhibited | flapping ...
   std::string notifiers;  // comma-separated, empty when none
+  std::string note;       // why it was held back (the inhibit rule), or the group it went out in
 };
 
 /// Per-entry figures over a period (the daily digest).
@@ -105,7 +108,9 @@ struct Loaded {
 class Store {
  public:
   /// Open or create the database at `path` (directories must exist), migrate the schema, and
-  /// start the worker. Throws std::runtime_error with the path and SQLite's message on failure.
+  /// start the worker. A corrupt or unreadable file is moved aside (`tend.db.corrupt-TIME`) and a
+  /// fresh one created (see reset()); throws std::runtime_error with the path only when even a
+  /// fresh database cannot be created.
   Store(boost::asio::io_context& io, const std::string& path);
   /// Finish every queued write, then close.
   ~Store();
@@ -149,6 +154,12 @@ class Store {
 
   /// Newest first, at most `limit` (negative: all); outputs omitted. Callback runs on the loop.
   void history(std::string entry, int limit, std::function<void(std::vector<RunRecord>)> done);
+  /// For the status page's small charts, per entry of `entries`, newest first: a probe's results
+  /// since `since` in hourly records (outcome down if any result of the hour was down, else
+  /// restart_failed, restarted or up; duration_ms the hour's mean latency); anything else's last
+  /// `runs` runs. Outputs omitted. Callback runs on the loop.
+  void recent(std::vector<std::string> entries, int runs, WallTime since,
+              std::function<void(std::map<std::string, std::vector<RunRecord>>)> done);
   /// The last attempt of run `run_id` (or of the newest run when unset), with its output.
   void run_output(std::string entry, std::optional<std::int64_t> run_id,
                   std::function<void(std::optional<RunRecord>)> done);
@@ -158,6 +169,13 @@ class Store {
 
   /// Number of writes that failed (logged, rate-limited); shown in status.
   [[nodiscard]] std::uint64_t write_errors() const;
+
+  /// When the database found at start was corrupt or unreadable and was moved aside for a fresh
+  /// one: why, and where it went ("" when it could not be moved).
+  [[nodiscard]] std::optional<std::pair<std::string, std::string>> reset() const;
+  /// Told on the loop when writes start failing (a full disk: they are held back and retried,
+  /// in order) and when they work again.
+  void on_health(std::function<void(bool healthy, std::string error)> listener);
 
  private:
   struct Impl;

@@ -2,9 +2,16 @@
 
 #include <cctype>
 #include <cstdint>
-#include <limits>
 
 namespace tend {
+
+namespace {
+
+// 100 years: any wall or monotonic time of this century plus a duration still fits the clocks'
+// nanosecond counts (which end in 2262), so `now + duration` is never undefined behaviour.
+constexpr std::int64_t kMaxMs = std::int64_t{36500} * 86'400'000;
+
+}  // namespace
 
 Expected<Duration> parse_duration(std::string_view text) {
   if (text.empty()) {
@@ -54,8 +61,8 @@ Expected<Duration> parse_duration(std::string_view text) {
       return Error{"unknown unit '" + std::string(unit) + "' in duration '" + std::string(text) +
                    "' (units: ms, s, m, h, d)"};
     }
-    if (n > std::numeric_limits<std::int64_t>::max() / scale - total_ms) {
-      return Error{"duration '" + std::string(text) + "' is too large"};
+    if (n > (kMaxMs - total_ms) / scale) {
+      return Error{"duration '" + std::string(text) + "' is too large (at most 36500d)"};
     }
     total_ms += n * scale;
   }

@@ -255,7 +255,28 @@ struct Follower::Impl : std::enable_shared_from_this<Follower::Impl> {
   /// Open the file at `path`: at its end (the first open at start), else from its beginning
   /// (it appeared, or replaced the one we had, after we started).
   void open_current(bool from_start) {
+    // tend reads as root files other users may replace (~/.pm2/logs, /var/log/app): a symlink is
+    // followed only when root or the owner of its target owns it, as the kernel's
+    // protected_symlinks rule does in sticky directories (an app user's link to /etc/shadow is
+    // refused). The link is looked at before and after the open, so a swap in between is caught.
+    struct stat link_before {};
+    const bool is_link = ::lstat(path.c_str(), &link_before) == 0 && S_ISLNK(link_before.st_mode);
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      struct stat target {};
+      struct stat link_after {};
+      const bool still =
+          ::lstat(path.c_str(), &link_after) == 0 && S_ISLNK(link_after.st_mode) == is_link &&
+          (!is_link || (link_after.st_ino == link_before.st_ino && link_after.st_dev == link_before.st_dev));
+      const bool trusted =
+          ::fstat(fd, &target) == 0 && (!is_link || link_before.st_uid == 0 || link_before.st_uid == target.st_uid);
+      if (!still || !trusted) {
+        ::close(fd);
+        set_error(path + " is a symlink owned by uid " + std::to_string(link_before.st_uid) +
+                  " to a file it does not own: not followed (only root's links, or the target owner's, are)");
+        return;
+      }
+    }
     if (fd < 0) {
       if (errno == ENOENT) {
         if (stats.error.empty()) {

@@ -1,12 +1,11 @@
 #pragma once
-// Access-log lines -> HTTP status. Pure functions, no state: the hot path of a watch (see
-// bench/bench_watch_parse.cpp for how many lines a second it sustains).
+// Access-log lines -> HTTP status: the pure functions behind the log formats (combined.cpp,
+// json.cpp), here so tests and benchmarks reach them directly.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "config/model.hpp"
 
 namespace tend::watches {
 
@@ -22,18 +21,12 @@ std::optional<int> parse_combined(std::string_view line);
 /// 100-599).
 std::optional<int> parse_json(std::string_view line, const std::string& field);
 
-/// A parser bound to one watch's format and status field.
-class LineParser {
- public:
-  LineParser(config::LogFormat format, std::string status_field) : format_(format), field_(std::move(status_field)) {}
-  /// The status of `line`, or nullopt when it cannot be parsed.
-  [[nodiscard]] std::optional<int> status(std::string_view line) const {
-    return format_ == config::LogFormat::combined ? parse_combined(line) : parse_json(line, field_);
+/// `v` when it is an HTTP status (100-599).
+inline std::optional<int> valid_status(std::int64_t v) {
+  if (v < 100 || v > 599) {
+    return std::nullopt;
   }
-
- private:
-  config::LogFormat format_;
-  std::string field_;
-};
+  return static_cast<int>(v);
+}
 
 }  // namespace tend::watches

@@ -3,23 +3,19 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
+#include "entries/documents.hpp"
+#include "metrics/exposition.hpp"
 #include "util/log.hpp"
 
 namespace tend::watches {
 namespace {
 
-using std::chrono::duration_cast;
 using std::chrono::milliseconds;
-
-const auto& logger() {
-  static auto l = log::get("watches");
-  return l;
-}
 
 constexpr auto kEvaluatePeriod = std::chrono::seconds(1);
 constexpr auto kUnparsedLogPeriod = std::chrono::minutes(1);
-constexpr std::size_t kSampleChars = 200;
 
 /// "7.5%", "10%", "0.33%": two decimals at most, no trailing zeros.
 std::string percent(double v) {
@@ -33,8 +29,13 @@ std::string percent(double v) {
   return s + "%";
 }
 
-config::Severity severity_of(State s) {
-  return s == State::critical ? config::Severity::critical : config::Severity::warning;
+events::Severity severity_of(State s) {
+  return s == State::critical ? events::Severity::critical : events::Severity::warning;
+}
+
+std::unique_ptr<LineParser> parser_for(const WatchConfig& cfg) {
+  const auto* format = find_format(cfg.format);
+  return format != nullptr && cfg.parsing ? format->make(*cfg.parsing) : nullptr;
 }
 
 }  // namespace
@@ -51,20 +52,24 @@ const char* to_string(State s) {
   return "?";
 }
 
-Watch::Watch(Context& ctx, config::WatchConfig cfg)
-    : ctx_(ctx), cfg_(std::move(cfg)), parser_(cfg_.format, cfg_.status_field), window_(cfg_.window) {}
+Watch::Watch(Context ctx, WatchConfig cfg)
+    : Entry(WatchConfig::kKind, cfg.name, ctx.clock, log::get("watches")),
+      ctx_(ctx),
+      cfg_(std::move(cfg)),
+      parser_(parser_for(cfg_)),
+      window_(cfg_.window) {}
 
 Watch::~Watch() { retire(); }
 
-void Watch::start() {
+int Watch::start(const entries::Saved& /*saved*/) {
   retired_ = false;
   logger()->info(
       "watch={} event=START file={} format={} window={} buckets={}x{} min_requests={} warning={} critical={}",
-      cfg_.name, cfg_.file, cfg_.format == config::LogFormat::json ? "json" : "combined", format_duration(cfg_.window),
-      window_.buckets(), format_duration(window_.bucket_width()), cfg_.min_requests, percent(cfg_.warning),
-      percent(cfg_.critical));
+      cfg_.name, cfg_.file, cfg_.format, format_duration(cfg_.window), window_.buckets(),
+      format_duration(window_.bucket_width()), cfg_.min_requests, percent(cfg_.warning), percent(cfg_.critical));
   start_following();
   arm_timer();
+  return 0;
 }
 
 void Watch::start_following() {
@@ -78,18 +83,18 @@ void Watch::start_following() {
 }
 
 void Watch::arm_timer() {
-  eval_timer_ = ctx_.clock.call_after(kEvaluatePeriod, [this] {
+  eval_timer_ = ctx_.clock.call_after(kEvaluatePeriod, lifetime_.guard([this] {
     evaluate();
     arm_timer();
-  });
+  }));
 }
 
-void Watch::update(config::WatchConfig cfg) {
+void Watch::update(WatchConfig cfg) {
   const bool source_changed =
-      cfg.file != cfg_.file || cfg.format != cfg_.format || cfg.status_field != cfg_.status_field;
+      cfg.file != cfg_.file || cfg.format != cfg_.format || !config::same_settings(cfg.parsing, cfg_.parsing);
   const bool traffic_changed = cfg.file != cfg_.file || cfg.window != cfg_.window;
   cfg_ = std::move(cfg);
-  parser_ = LineParser(cfg_.format, cfg_.status_field);
+  parser_ = parser_for(cfg_);
   if (traffic_changed) {
     // Other traffic or another length: counts of the old window do not carry over.
     window_ = Window(cfg_.window);
@@ -110,60 +115,44 @@ void Watch::update(config::WatchConfig cfg) {
 void Watch::retire() {
   retired_ = true;
   eval_timer_.reset();
-  pause_.cancel();
   if (follower_) {
     follower_->stop();
   }
 }
 
-void Watch::pause(std::optional<WallTime> until) {
-  pause_.hold(ctx_.clock, until, [this] { resume(); });
-  logger()->info("watch={} event=PAUSE until={}", cfg_.name, until ? format_iso8601(*until) : "resume");
-}
-
-void Watch::resume() {
-  if (pause_.release()) {
-    logger()->info("watch={} event=RESUME", cfg_.name);
-  }
+void Watch::on_resume() {
   if (!retired_) {
     evaluate();  // a condition that began while paused is raised now
   }
 }
 
-bool Watch::paused_now() const { return pause_.active(ctx_.clock.now()); }
-
 void Watch::ingest(std::string_view line, bool overlong) {
   ++lines_;
-  if (overlong) {
-    ++unparsed_;
-    note_unparsed("(a line longer than 64 KiB)");
-    return;
-  }
-  const auto status = parser_.status(line);
+  const auto status = overlong || !parser_ ? std::nullopt : parser_->status(line);
   if (!status) {
     ++unparsed_;
-    note_unparsed(line);
+    note_unparsed();
     return;
   }
   ++pending_requests_;
   ++total_requests_;
   if (*status >= 500) {
     ++pending_errors_;
+    ++total_errors_;
   }
 }
 
-void Watch::note_unparsed(std::string_view line) {
-  // The first one at once, then a count and a sample at most once a minute: a log in the wrong
-  // format must not flood the journal.
+void Watch::note_unparsed() {
+  // The first one at once, then a count at most once a minute: a log in the wrong format must not
+  // flood the journal. Never the line itself: tend reads as root, and a log swapped for another
+  // file must not leak what it holds (SPEC: unparsed lines are counted, never echoed).
   const auto now = ctx_.clock.mono_now();
   if (unparsed_log_at_ && now - *unparsed_log_at_ < kUnparsedLogPeriod) {
     return;
   }
   unparsed_log_at_ = now;
-  std::string sample(line.substr(0, kSampleChars));
-  logger()->warn("watch={} event=UNPARSED format={} new={} total={} sample={}", cfg_.name,
-                 cfg_.format == config::LogFormat::json ? "json" : "combined", unparsed_ - unparsed_logged_, unparsed_,
-                 log::quote(sample));
+  logger()->warn("watch={} event=UNPARSED format={} new={} total={}", cfg_.name, cfg_.format,
+                 unparsed_ - unparsed_logged_, unparsed_);
   unparsed_logged_ = unparsed_;
 }
 
@@ -230,10 +219,7 @@ void Watch::publish_changes(const Window::Totals& totals, double rate) {
   if (state_ == published_) {
     return;
   }
-  events::Event e;
-  e.kind = events::Kind::watch;
-  e.name = cfg_.name;
-  e.event = "error_rate";
+  auto e = events::Event::of(events::types::watch_error_rate, cfg_.name);
   e.at = ctx_.clock.now();
   e.detail = fmt::format("requests={} errors_5xx={} rate={} window={} min_requests={} warning={} critical={} file={}",
                          totals.requests, totals.errors, percent(rate), format_duration(cfg_.window), cfg_.min_requests,
@@ -257,7 +243,7 @@ void Watch::publish_changes(const Window::Totals& totals, double rate) {
     }
     published_ = State::ok;
   } else {
-    if (paused_now()) {
+    if (paused()) {
       return;
     }
     // A change of severity (warning <-> critical) is a new notification.
@@ -272,11 +258,30 @@ void Watch::publish_changes(const Window::Totals& totals, double rate) {
   ctx_.bus.publish(e);
 }
 
+void Watch::metrics(metrics::Collector& c) const {
+  using metrics::Type;
+  entry_series(c, to_string(state_));
+  const std::string_view name = cfg_.name;
+  c.family("tend_watch_requests_total", "Requests read from the log, since tendd started.", Type::counter, {"name"})
+      .sample({name}, total_requests_);
+  c.family("tend_watch_server_errors_total", "Requests read from the log that were answered with a 5xx status.",
+           Type::counter, {"name"})
+      .sample({name}, total_errors_);
+  c.family("tend_watch_error_ratio", "5xx share of the requests in the watch's window (0-1), as tend judges it.",
+           Type::gauge, {"name"})
+      .sample({name}, rate_ / 100.0);
+  c.family("tend_watch_window_requests", "Requests in the watch's window.", Type::gauge, {"name"})
+      .sample({name}, totals_.requests);
+  c.family("tend_watch_unparsed_lines_total", "Log lines that could not be parsed, since tendd started.", Type::counter,
+           {"name"})
+      .sample({name}, unparsed_);
+}
+
 Status Watch::status() const {
   Status s;
   s.state = state_;
-  s.paused = paused_now();
-  s.paused_until = pause_.until();
+  s.paused = paused();
+  s.paused_until = paused_until();
   s.rate = rate_;
   s.requests = totals_.requests;
   s.errors = totals_.errors;
@@ -293,6 +298,44 @@ Status Watch::status() const {
     s.file = follower_->stats();
   }
   return s;
+}
+
+boost::json::object Watch::status_entry() const {
+  const auto s = status();
+  auto o = status_head(to_string(s.state));
+  o["last_result"] = s.last_evaluated ? boost::json::value(to_string(s.state)) : boost::json::value(nullptr);
+  o["last_reason"] = s.summary;
+  o["last_run"] = entries::time_or_null(s.last_evaluated);
+  o["next_run"] = nullptr;
+  o["consecutive_failures"] = 0;
+  o["rate"] = std::round(s.rate * 100) / 100;  // percent, two decimals
+  o["requests"] = s.requests;
+  o["errors"] = s.errors;
+  o["unparsed"] = s.unparsed;
+  o["lines"] = s.lines;
+  o["total_requests"] = s.total_requests;
+  o["state_since"] = entries::time_or_null(s.state_since);
+  o["file"] = cfg_.file;
+  o["format"] = cfg_.format;
+  o["window"] = format_duration(cfg_.window);
+  o["min_requests"] = cfg_.min_requests;
+  o["warning"] = cfg_.warning;
+  o["critical"] = cfg_.critical;
+  o["following"] = s.file.open;
+  o["offset"] = s.file.offset;
+  o["inode"] = s.file.inode;
+  o["rotations"] = s.file.rotations;
+  o["truncations"] = s.file.truncations;
+  o["inotify"] = s.file.inotify;
+  o["follow_error"] = s.file.error.empty() ? boost::json::value(nullptr) : boost::json::value(s.file.error);
+  return o;
+}
+
+const entries::KindSpec& kind() {
+  static const entries::KindSpec spec{section(), [](entries::Services& s, const config::EntryConfig& cfg) {
+                                        return std::make_shared<Watch>(Context::from(s), cfg.as<WatchConfig>());
+                                      }};
+  return spec;
 }
 
 }  // namespace tend::watches

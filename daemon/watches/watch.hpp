@@ -9,12 +9,14 @@
 #include <string>
 #include <string_view>
 
-#include "config/model.hpp"
+#include "entries/entry.hpp"
+#include "entries/kind.hpp"
+#include "entries/services.hpp"
 #include "events/event.hpp"
 #include "util/clock.hpp"
-#include "util/pause.hpp"
+#include "watches/config.hpp"
 #include "watches/follower.hpp"
-#include "watches/parse.hpp"
+#include "watches/format.hpp"
 #include "watches/window.hpp"
 
 namespace boost::asio {
@@ -28,6 +30,9 @@ struct Context {
   boost::asio::io_context& io;  // the loop: inotify descriptors and posted reads
   Clock& clock;
   events::Bus& bus;
+
+  /// The watches' part of the daemon's services.
+  static Context from(entries::Services& s) { return Context{s.io, s.clock, s.bus}; }
 };
 
 enum class State { ok, warning, critical };
@@ -49,23 +54,28 @@ struct Status {
   Follower::Stats file;
 };
 
-class Watch {
+class Watch : public entries::Entry {
  public:
-  Watch(Context& ctx, config::WatchConfig cfg);
-  ~Watch();
+  Watch(Context ctx, WatchConfig cfg);
+  ~Watch() override;
   Watch(const Watch&) = delete;
   Watch& operator=(const Watch&) = delete;
 
-  /// Follow the file (from its end) and evaluate once a second.
-  void start();
-  /// Replace the configuration (reload found it changed). A new file, format or status field
-  /// restarts following; a new window length starts an empty window.
-  void update(config::WatchConfig cfg);
+  // entries::Entry
+  [[nodiscard]] const config::EntrySettings& settings() const override { return cfg_; }
+  /// Follow the file (from its end) and evaluate once a second. Nothing is restored: the window
+  /// starts empty.
+  int start(const entries::Saved& saved) override;
+  void update(const config::EntryConfig& cfg) override { update(cfg.as<WatchConfig>()); }
   /// Stop following and evaluating (removed by reload, or the daemon stops).
-  void retire();
-  /// Raise no firing events until `until` (or resume()); counting goes on.
-  void pause(std::optional<WallTime> until);
-  void resume();
+  void retire() override;
+  [[nodiscard]] boost::json::object status_entry() const override;
+  /// tend_watch_*: requests and 5xx read, the window's error ratio and requests, unparsed lines.
+  void metrics(metrics::Collector& c) const override;
+
+  /// Replace the configuration (reload found it changed). A new file or format restarts
+  /// following; a new window length starts an empty window.
+  void update(WatchConfig cfg);
 
   /// Count one line as arrived now (what the follower calls; tests call it directly).
   void ingest(std::string_view line, bool overlong = false);
@@ -73,26 +83,28 @@ class Watch {
   void evaluate();
 
   [[nodiscard]] Status status() const;
-  [[nodiscard]] const config::WatchConfig& config() const { return cfg_; }
+  [[nodiscard]] const WatchConfig& config() const { return cfg_; }
+
+ protected:
+  /// A condition that began while paused is raised now.
+  void on_resume() override;
 
  private:
   void start_following();
   void arm_timer();
   void publish_changes(const Window::Totals& totals, double rate);
-  void note_unparsed(std::string_view line);
-  [[nodiscard]] bool paused_now() const;
+  void note_unparsed();
   /// How long a lower state must hold before the watch steps down to it.
   [[nodiscard]] Duration settle_time() const;
   [[nodiscard]] std::string figures(const Window::Totals& totals, double rate) const;
 
-  Context& ctx_;
-  config::WatchConfig cfg_;
-  LineParser parser_;
+  Context ctx_;
+  WatchConfig cfg_;
+  std::unique_ptr<LineParser> parser_;
   Window window_;
   std::unique_ptr<Follower> follower_;
   std::unique_ptr<TimerHandle> eval_timer_;
   bool retired_ = false;
-  Pause pause_;
 
   // Counted since the last evaluate(), not yet in the window (one clock read per batch).
   std::uint64_t pending_requests_ = 0;
@@ -100,6 +112,7 @@ class Watch {
 
   std::uint64_t lines_ = 0;
   std::uint64_t total_requests_ = 0;
+  std::uint64_t total_errors_ = 0;  // 5xx, since start
   std::uint64_t unparsed_ = 0;
   std::uint64_t unparsed_logged_ = 0;
   std::optional<MonoTime> unparsed_log_at_;
@@ -112,5 +125,8 @@ class Watch {
   std::optional<WallTime> last_evaluated_;
   std::optional<WallTime> state_since_;
 };
+
+/// The kind "watch" as registered (daemon/plugins/).
+const entries::KindSpec& kind();
 
 }  // namespace tend::watches

@@ -7,6 +7,7 @@
 //   remedy_driver [--timeout MS] [--debug] exec -- ARGV...
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
@@ -58,28 +59,26 @@ int main(int argc, char** argv) {
   if (i >= args.size()) {
     return usage("no remedy type");
   }
-  tend::config::RemedyConfig cfg;
-  cfg.type = args[i++];
-  if (cfg.type == "pm2") {
-    if (i >= args.size() || args.size() - i > 2) {
-      return usage("pm2 APP [USER]");
-    }
-    cfg.target = args[i];
-    cfg.user = i + 1 < args.size() ? args[i + 1] : "";
-  } else if (cfg.type == "systemd") {
-    if (args.size() - i != 1) {
-      return usage("systemd UNIT");
-    }
-    cfg.target = args[i];
-  } else if (cfg.type == "exec") {
-    if (i < args.size() && args[i] == "--") {
-      ++i;
-    }
-    cfg.argv.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
-    if (cfg.argv.empty()) {
-      return usage("exec -- ARGV...");
+  // The arguments become the `restart:` mapping config would hold, read by the same readers.
+  const std::string type = args[i++];
+  boost::json::array rest;
+  for (; i < args.size(); ++i) {
+    if (!(type == "exec" && rest.empty() && args[i] == "--")) {
+      rest.emplace_back(args[i]);
     }
   }
+  std::string yaml;
+  if (type == "pm2" && (rest.size() == 1 || rest.size() == 2)) {
+    yaml = "{pm2: " + boost::json::serialize(rest[0]) +
+           (rest.size() == 2 ? ", user: " + boost::json::serialize(rest[1]) : std::string()) + "}";
+  } else if (type == "systemd" && rest.size() == 1) {
+    yaml = "{systemd: " + boost::json::serialize(rest[0]) + "}";
+  } else if (type == "exec" && !rest.empty()) {
+    yaml = "{exec: " + boost::json::serialize(rest) + "}";
+  } else {
+    return usage("pm2 APP [USER] | systemd UNIT | exec -- ARGV...");
+  }
+  auto cfg = tend::remedies::parse_restart(yaml);
 
   tend::log::configure(level, "text");
   int rc = 1;
@@ -87,12 +86,13 @@ int main(int argc, char** argv) {
     boost::asio::io_context io;
     auto launcher = tend::process::make_posix_launcher(io);
     tend::remedies::Context ctx{io, *launcher, timeout};
-    auto remedy = tend::remedies::make_remedy(cfg, ctx);
-    if (!remedy) {
-      print({false, remedy.error(), "", {}});
+    std::unique_ptr<tend::remedies::Remedy> remedy;
+    if (!cfg) {
+      print({false, cfg.error(), "", {}});
     } else {
+      remedy = tend::remedies::make_remedy(*cfg, ctx);
       std::optional<tend::remedies::Outcome> outcome;
-      (*remedy)->run([&](tend::remedies::Outcome o) {
+      remedy->run([&](tend::remedies::Outcome o) {
         outcome = std::move(o);
         io.stop();
       });
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
         print({false, "remedy_driver: the loop ended without an outcome", "", {}});
       }
     }
-    remedy = tend::Error{""};  // the remedy and the bus go before the loop does
+    remedy.reset();  // the remedy and the bus go before the loop does
     ctx.system_bus.reset();
   }
   tend::log::shutdown();

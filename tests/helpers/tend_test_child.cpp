@@ -6,6 +6,10 @@
 //   print TEXT / eprint TEXT  write TEXT and a newline to stdout / stderr
 //   spam-stdout BYTES         write BYTES bytes to stdout; byte i is 'a' + i % 26
 //   env NAME                  print "NAME=value", or "NAME unset"
+//   env-names                 print the name of every environment variable, one a line, sorted
+//   fd N                      print "fd N open" or "fd N closed"
+//   nofile                    print "nofile=SOFT" (RLIMIT_NOFILE)
+//   signals                   print "ignored=N blocked=M": how many signals are ignored / blocked
 //   pwd                       print the working directory
 //   id                        print "uid=U gid=G"
 //   raise SIG                 send itself signal SIG
@@ -20,9 +24,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +36,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+extern char** environ;
 
 namespace {
 
@@ -127,6 +135,36 @@ void spam(unsigned long long bytes) {
   }
 }
 
+void print_env_names() {
+  std::vector<std::string> names;
+  for (char** p = environ; *p != nullptr; ++p) {
+    const std::string entry(*p);
+    names.push_back(entry.substr(0, entry.find('=')));
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    print_line(STDOUT_FILENO, name);
+  }
+}
+
+void print_signals() {
+  int ignored = 0;
+  int blocked = 0;
+  sigset_t mask;
+  sigemptyset(&mask);
+  ::sigprocmask(SIG_SETMASK, nullptr, &mask);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction sa {};
+    if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+      ++ignored;
+    }
+    if (sigismember(&mask, sig) == 1) {
+      ++blocked;
+    }
+  }
+  print_line(STDOUT_FILENO, "ignored=" + std::to_string(ignored) + " blocked=" + std::to_string(blocked));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -154,6 +192,18 @@ int main(int argc, char** argv) {
       const std::string& name = next();
       const char* value = std::getenv(name.c_str());
       print_line(STDOUT_FILENO, value != nullptr ? name + "=" + value : name + " unset");
+    } else if (mode == "env-names") {
+      print_env_names();
+    } else if (mode == "fd") {
+      const long fd = number(next());
+      const bool open = ::fcntl(static_cast<int>(fd), F_GETFD) >= 0;
+      print_line(STDOUT_FILENO, "fd " + std::to_string(fd) + (open ? " open" : " closed"));
+    } else if (mode == "nofile") {
+      rlimit lim{};
+      ::getrlimit(RLIMIT_NOFILE, &lim);
+      print_line(STDOUT_FILENO, "nofile=" + std::to_string(lim.rlim_cur));
+    } else if (mode == "signals") {
+      print_signals();
     } else if (mode == "pwd") {
       char buf[4096];
       print_line(STDOUT_FILENO, ::getcwd(buf, sizeof buf) != nullptr ? buf : "?");

@@ -120,6 +120,37 @@ jobs:{fail_job("flaky", ok)}""")
         self.assertEqual([(r["status"], r["action"], r["notifiers"]) for r in reversed(self.alert_log(d, "flaky"))],
                          [("firing", "firing", "hook"), ("resolved", "resolved", "hook"), ("firing", "firing", "hook")])
 
+    def test_pagerduty_events_v2_trigger_then_resolve_one_incident(self):
+        rcv = self.receiver()
+        ok = os.path.join(self.dir, "ok")
+        key = "0123456789abcdef0123456789abcdef"
+        d = self.daemon(f"""
+notifiers:
+  pager: {{type: pagerduty, url: "{rcv.url}/v2/enqueue", routing_key: "${{env:PD_KEY}}"}}
+alerts:
+  routes:
+    - notify: [pager]
+jobs:{fail_job("flaky", ok)}""", env={"PD_KEY": key})
+        self.run_job(d, "flaky", 1)
+        (fire,) = rcv.wait_for(what="the trigger")
+        self.assertEqual((fire.method, fire.path), ("POST", "/v2/enqueue"))
+        t = fire.json
+        self.assertEqual((t["routing_key"], t["event_action"], t["client"]), (key, "trigger", "tend"))
+        self.assertEqual(t["dedup_key"], "tend/test-host/job/flaky/failure")
+        self.assertEqual({k: t["payload"][k] for k in ("summary", "source", "severity", "component", "group", "class")},
+                         {"summary": "job flaky failed (exit 3) after 1 attempt", "source": "test-host",
+                          "severity": "critical", "component": "flaky", "group": "job", "class": "failure"})
+        self.assertEqual(t["payload"]["custom_details"]["detail"], "boom")
+        open(ok, "w").close()
+        self.run_job(d, "flaky", 0)
+        resolve = rcv.wait_for(count=2, what="the resolve")[1].json
+        # The resolve names the incident the trigger opened, and nothing else.
+        self.assertEqual(resolve, {"routing_key": key, "dedup_key": t["dedup_key"], "event_action": "resolve"})
+        self.settle(d, pager=2)
+        # The routing key is a secret: not in status, not in the log.
+        self.assertNotIn(key, json.dumps(d.status()))
+        self.assertNotIn(key, d.log_text())
+
     def test_firing_alert_survives_a_restart_and_resolves(self):
         rcv = self.receiver()
         ok = os.path.join(self.dir, "ok")

@@ -150,6 +150,8 @@ jobs:
         d.start()
         r = d.tend("run", "quote.job", "--wait")
         self.assertEqual(r.returncode, 1)
+        # The log is written by spdlog's async thread: wait for the line, then every line is JSON.
+        wait_for(lambda: "event=FAILURE exit=4" in d.log_text(), what="the FAILURE log line")
         lines = [l for l in d.log_text().splitlines() if l.strip()]
         docs = [json.loads(l) for l in lines]
         self.assertTrue(any("event=FAILURE exit=4" in doc["msg"] and doc["module"] == "jobs" for doc in docs))

@@ -156,3 +156,33 @@ jobs:
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BadStateTest(TendTestCase):
+    """SPEC "Bad state is survived": a corrupt state database costs its history, not the daemon."""
+
+    def test_corrupt_database_is_moved_aside_and_reported(self):
+        from receiver import Receiver
+        rcv = Receiver()
+        self.addCleanup(rcv.stop)
+        d = self.daemon(f"""
+notifiers:
+  hook: {{type: webhook, url: "{rcv.url}/hook"}}
+alerts:
+  routes: [{{notify: [hook]}}]
+jobs:
+  j: {{schedule: "@daily", command: ["true"]}}
+""", start=False)
+        os.makedirs(d.state_dir, exist_ok=True)
+        with open(os.path.join(d.state_dir, "tend.db"), "wb") as f:
+            f.write(b"\x00garbage, not SQLite" * 500)
+        d.start()  # before the fix: exit 1 here, and systemd restarted it every 2 s forever
+        self.assertEqual(d.tend("run", "j", "--wait").returncode, 0)
+        asides = [n for n in os.listdir(d.state_dir) if n.startswith("tend.db.corrupt-")]
+        self.assertEqual(len(asides), 1, os.listdir(d.state_dir))
+        self.assertEqual(os.path.getsize(os.path.join(d.state_dir, asides[0])), 20 * 500)
+        (alert,) = rcv.wait_for(lambda r: r.json.get("event") == "state_reset", what="the state_reset alert")
+        self.assertEqual((alert.json["kind"], alert.json["severity"], alert.json["status"]),
+                         ("daemon", "critical", "firing"))
+        self.assertIn("not a database", alert.json["detail"])
+        self.assertIn(asides[0], alert.json["detail"])

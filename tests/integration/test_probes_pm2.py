@@ -11,7 +11,7 @@ import socket
 import subprocess
 import unittest
 
-from harness import TendTestCase, wait_for
+from harness import TendTestCase, precondition, wait_for
 
 PM2 = shutil.which("pm2")
 
@@ -34,9 +34,9 @@ def free_port():
     return port
 
 
-@unittest.skipUnless(PM2, "pm2 is not on PATH (the README's test command installs it: npm install -g pm2)")
 class Pm2ProbeTest(TendTestCase):
     def setUp(self):
+        precondition(PM2, "pm2 on PATH (the README's test command installs it: npm install -g pm2)")
         super().setUp()
         self.home = os.path.join(self.dir, "pm2home")
         self.addCleanup(self.kill_pm2)  # runs even when setUp fails half-way (tearDown would not)

@@ -12,7 +12,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import TEND, TENDD, wait_for
+from harness import TEND, TENDD, precondition, wait_for
 from test_probes_pm2 import free_port
 from test_remedies_systemd import Namespace, shared_scratch_dir, unshare_problem
 
@@ -34,10 +34,7 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 
 class SystemdProbeTest(unittest.TestCase):
     def setUp(self):
-        problem = unshare_problem()
-        if problem:
-            print(f"\n  skipped: {problem}")
-            self.skipTest(problem)
+        precondition(not unshare_problem(), f"a systemd namespace: {unshare_problem()}")
         self.scratch = shared_scratch_dir()
         self.addCleanup(shutil.rmtree, self.scratch, ignore_errors=True)
         self.ns = Namespace()

@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from harness import wait_for
+from harness import precondition, wait_for
 
 DRIVER = os.environ.get("TEND_REMEDY_DRIVER", "remedy_driver")
 PM2 = shutil.which("pm2")
@@ -29,9 +29,9 @@ http.createServer((req, res) => res.end(JSON.stringify({status: "ok", pid: proce
 """
 
 
-@unittest.skipUnless(PM2, "pm2 is not on PATH (the README's test command installs it: npm install -g pm2)")
 class Pm2RemedyTest(unittest.TestCase):
     def setUp(self):
+        precondition(PM2, "pm2 on PATH (the README's test command installs it: npm install -g pm2)")
         self.dir = tempfile.mkdtemp(prefix="tend-pm2-")
         self.homes = []
         self.addCleanup(self.cleanup)  # also when setUp itself fails half-way
@@ -128,8 +128,8 @@ class Pm2RemedyTest(unittest.TestCase):
         self.assertNotIn("restarted", out["detail"])
         self.assertEqual(self.app(), before)
 
-    @unittest.skipUnless(os.geteuid() == 0, "needs root to run pm2 as another user")
     def test_another_user_uses_its_own_pm2_home_not_ours(self):
+        precondition(os.geteuid() == 0, "root, to run pm2 as another user")
         # `nobody` has no home to keep a PM2_HOME in: the remedy must fail there rather than
         # fall back to the daemon's PM2_HOME (where the app is). A user with a real pm2 would need
         # a throwaway account on the host (useradd): not done here.

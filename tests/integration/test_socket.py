@@ -115,3 +115,109 @@ jobs:
 
 if __name__ == "__main__":
     unittest.main()
+
+
+HOLDER = r"""
+import json, socket, sys, time
+# Open N connections to the socket as this (unprivileged) uid, report how many were kept and what
+# the refused ones were told, then hold them (sending an empty line now and then, which must not
+# count as activity) until killed. A refused connection gets its error at once; an accepted one
+# says nothing until asked.
+path, n = sys.argv[1], int(sys.argv[2])
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    socks.append(s)
+kept, refused = [], []
+for s in socks:
+    # A refused connection is told why and closed; an accepted one answers a request.
+    try:
+        s.sendall(b'{"cmd":"status"}\n')
+    except OSError:
+        pass
+    s.settimeout(30)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        data += chunk
+    doc = json.loads(data) if data else {"ok": False, "error": "closed"}
+    if doc.get("ok"):
+        kept.append(s)
+    else:
+        refused.append(doc["error"])
+        s.close()
+print(json.dumps({"kept": len(kept), "refused": refused}), flush=True)
+while True:
+    for s in kept:
+        try:
+            s.sendall(b"\n")
+        except OSError:
+            pass
+    time.sleep(1)
+"""
+
+
+class SocketAbuseTest(TendTestCase):
+    """One local user cannot take the socket from everyone else (SPEC: per-uid caps, slots held back
+    for root and admin_group). Needs root, to connect as other uids."""
+
+    def setUp(self):
+        super().setUp()
+        from harness import precondition
+        precondition(os.geteuid() == 0, "root, to connect as other uids")
+        os.chmod(self.dir, 0o755)
+        self.d = self.daemon("daemon:\n"
+                             f"  state_dir: {self.dir}/state\n  socket: {self.dir}/tend.sock\n"
+                             "  socket_group: nogroup\n"
+                             "jobs:\n  j: {schedule: '@daily', command: [\"true\"]}\n")
+        self.holders = []
+
+    def tearDown(self):
+        for p in self.holders:
+            p.kill()
+            p.wait(10)
+            p.stdout.close()
+        super().tearDown()
+
+    def hold(self, uid, n):
+        script = os.path.join(self.dir, "holder.py")
+        with open(script, "w") as f:
+            f.write(HOLDER)
+        os.chmod(script, 0o644)
+        err = open(os.path.join(self.dir, f"holder-{uid}.err"), "w+")
+        p = subprocess.Popen(["setpriv", f"--reuid={uid}", "--regid=65534", "--clear-groups", "/usr/bin/python3", script,
+                              self.d.socket, str(n)], stdout=subprocess.PIPE, stderr=err, text=True,
+                             start_new_session=True)
+        self.holders.append(p)
+        line = p.stdout.readline()
+        if not line:
+            err.seek(0)
+            self.fail(f"holder for uid {uid} printed nothing; its stderr: {err.read()}")
+        err.close()
+        return json.loads(line)
+
+    def status_ms(self):
+        import time
+        start = time.monotonic()
+        r = self.d.tend("status", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return (time.monotonic() - start) * 1000
+
+    def test_one_uid_is_capped_and_root_always_gets_through(self):
+        got = self.hold(50001, 12)
+        self.assertEqual(got["kept"], 8, got)
+        self.assertEqual(len(got["refused"]), 4, got)
+        self.assertIn("too many connections from uid 50001", got["refused"][0])
+        # Many users together fill what non-admins may hold; the rest is root's.
+        total = 8
+        for uid in range(50002, 50020):
+            total += self.hold(uid, 8)["kept"]
+        self.assertEqual(total, 128 - 16, "non-admin connections stop where the admin reserve begins")
+        refused = self.hold(50100, 1)["refused"]
+        self.assertEqual(len(refused), 1)
+        self.assertIn("kept for root and the admin group", refused[0])
+        for _ in range(5):
+            self.assertLess(self.status_ms(), 2000)  # answered at once (a loaded 2-core box allows slack)

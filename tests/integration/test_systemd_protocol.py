@@ -11,7 +11,7 @@ import socket
 import subprocess
 import unittest
 
-from harness import CHILD, TEND, TendTestCase, wait_for
+from harness import CHILD, TEND, TendTestCase, precondition, wait_for
 
 
 class NotifyTest(TendTestCase):
@@ -51,9 +51,9 @@ jobs:
         sock.close()
 
 
-@unittest.skipUnless(os.geteuid() == 0, "needs root to drop privileges")
 class PrivilegeTest(TendTestCase):
     def test_job_user_and_admin_rights(self):
+        precondition(os.geteuid() == 0, "root, to drop privileges")
         os.chmod(self.dir, 0o755)
         nobody = pwd.getpwnam("nobody")
         child = os.path.join(self.dir, "child")

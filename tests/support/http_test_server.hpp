@@ -8,7 +8,8 @@
 //   /slow          200 with a 50-byte body trickled one byte every 100 ms
 //   /huge          200 with a 100 MB body, streamed; records how much went out before the client left
 //   /close         closes the connection without answering
-//   /redirect      302 to /ok;  /loop: 302 to itself
+//   /redirect      302 to /ok;  /loop: 302 to itself; /to-echo: 302 to /echo;
+//                  /to-port/PORT: 307 to http://127.0.0.1:PORT/echo (another origin)
 //   /echo          200; headers x-echo-method and x-echo-<name> for each request header; body: the
 //                  raw request as received (head and body)
 // Connections are kept alive, so tests can count connection reuse. Everything stops (and every
@@ -254,6 +255,13 @@ class HttpTestServer {
     }
     if (path == "/redirect") {
       co_return co_await reply(socket, in, 302, "Found", "", "Location: /ok\r\n");
+    }
+    if (path == "/to-echo") {  // same origin
+      co_return co_await reply(socket, in, 302, "Found", "", "Location: /echo\r\n");
+    }
+    if (path.rfind("/to-port/", 0) == 0) {  // another origin: /to-port/PORT -> http://127.0.0.1:PORT/echo
+      co_return co_await reply(socket, in, 307, "Temporary Redirect", "",
+                               "Location: http://127.0.0.1:" + path.substr(9) + "/echo\r\n");
     }
     if (path == "/loop") {
       co_return co_await reply(socket, in, 302, "Found", "", "Location: /loop\r\n");

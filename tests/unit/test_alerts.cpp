@@ -9,13 +9,18 @@
 #include <boost/json.hpp>
 #include <catch.hpp>
 #include <filesystem>
+#include <set>
 
+#include "alerts/engine.hpp"
 #include "alerts/heartbeat.hpp"
-#include "alerts/manager.hpp"
+#include "alerts/lifecycle.hpp"
 #include "alerts/notifier.hpp"
 #include "alerts/routing.hpp"
+#include "config/loader.hpp"
+#include "config/plugins.hpp"
 #include "support/fake_http.hpp"
 #include "support/manual_clock.hpp"
+#include "util/text.hpp"
 
 using namespace tend;
 using namespace std::chrono_literals;
@@ -26,7 +31,7 @@ namespace json = boost::json;
 namespace {
 
 config::Route make_route(std::vector<std::string> notify, std::optional<std::string> kind = std::nullopt,
-                         std::optional<config::Severity> severity = std::nullopt,
+                         std::optional<events::Severity> severity = std::nullopt,
                          std::optional<std::string> name = std::nullopt, bool cont = false) {
   config::Route r;
   r.match.kind = std::move(kind);
@@ -63,42 +68,89 @@ json::object parse(const std::string& s) { return json::parse(s).as_object(); }
 
 TEST_CASE("routes: first match wins, continue fans out, globs and defaults", "[alerts][routing]") {
   std::vector<config::Route> routes = {
-      make_route({"pager"}, std::nullopt, config::Severity::critical, std::nullopt, /*cont=*/true),
+      make_route({"pager"}, std::nullopt, events::Severity::critical, std::nullopt, /*cont=*/true),
       make_route({"discord"}, "watch"),
       make_route({"slack", "pager"}, std::nullopt, std::nullopt, "db-*"),
       make_route({"slack"}),
   };
   using alerts::route;
-  CHECK(route(routes, {config::Severity::critical, "job", "backup", "production"}) ==
+  CHECK(route(routes, {events::Severity::critical, "job", "backup", "production"}) ==
         std::vector<std::string>{"pager", "slack"});  // continue: then the default
-  CHECK(route(routes, {config::Severity::warning, "watch", "be-5xx", "production"}) ==
+  CHECK(route(routes, {events::Severity::warning, "watch", "be-5xx", "production"}) ==
         std::vector<std::string>{"discord"});
-  CHECK(route(routes, {config::Severity::warning, "job", "db-dump", "production"}) ==
+  CHECK(route(routes, {events::Severity::warning, "job", "db-dump", "production"}) ==
         std::vector<std::string>{"slack", "pager"});
-  CHECK(route(routes, {config::Severity::critical, "job", "db-dump", "production"}) ==
+  CHECK(route(routes, {events::Severity::critical, "job", "db-dump", "production"}) ==
         std::vector<std::string>{"pager", "slack"});  // each notifier once
-  CHECK(route(routes, {config::Severity::info, "job", "report", "production"}) == std::vector<std::string>{"slack"});
+  CHECK(route(routes, {events::Severity::info, "job", "report", "production"}) == std::vector<std::string>{"slack"});
 
   config::Route env = make_route({"staging-chat"});
   env.match.environment = "staging";
-  CHECK(alerts::route({env}, {config::Severity::info, "job", "x", "production"}).empty());
-  CHECK(alerts::route({env}, {config::Severity::info, "job", "x", "staging"}) ==
+  CHECK(alerts::route({env}, {events::Severity::info, "job", "x", "production"}).empty());
+  CHECK(alerts::route({env}, {events::Severity::info, "job", "x", "staging"}) ==
         std::vector<std::string>{"staging-chat"});
 }
 
 // ---------------------------------------------------------------- rendering
 
-TEST_CASE("every config notifier type has a renderer", "[alerts][notifiers]") {
-  for (const auto& type : config::notifier_types()) {
-    INFO(type);
-    CHECK(alerts::make_notifier(type) != nullptr);
+config::NotifierConfig notifier_of(const std::string& type) {
+  config::NotifierConfig n;
+  n.name = type;
+  n.type = type;
+  n.url = "https://hooks.example/x";
+  return n;
+}
+
+TEST_CASE("the config reader takes exactly the registered notifier types", "[alerts][notifiers]") {
+  const auto types = alerts::config_types();
+  REQUIRE(types.size() == alerts::notifier_types().size());
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    INFO(types[i].type);
+    CHECK(types[i].type == alerts::notifier_types()[i]->type);
+    CHECK(alerts::make_notifier(notifier_of(std::string(types[i].type))) != nullptr);
   }
-  CHECK(alerts::make_notifier("email") == nullptr);
+  CHECK(alerts::make_notifier(notifier_of("email")) == nullptr);
+}
+
+TEST_CASE("pagerduty: Events API v2, one incident per alert, the key a secret", "[alerts][notifiers]") {
+  // Read through the registered type's own reader, as config does.
+  config::Plugins plugins;
+  plugins.notifiers = alerts::config_types();
+  config::Sources none;
+  auto bad =
+      config::load_text("notifiers:\n  pd: {type: pagerduty, routing_key: short}\nalerts: {routes: [{notify: [pd]}]}\n",
+                        "t.yaml", none, plugins);
+  REQUIRE(bad.errors.size() == 1);
+  CHECK(bad.errors[0].to_string() ==
+        "t.yaml:2:38: notifiers.pd.routing_key: routing_key must be a 32-character integration key");
+  auto r = config::load_text(
+      "notifiers:\n  pd: {type: pagerduty, routing_key: 0123456789abcdef0123456789abcdef}\nalerts: {routes: [{notify: "
+      "[pd]}]}\n",
+      "t.yaml", none, plugins);
+  REQUIRE(r.config);
+  const auto& cfg = r.config->notifiers.at(0);
+  CHECK(cfg.url == "https://events.pagerduty.com/v2/enqueue");
+  auto pd = alerts::make_notifier(cfg);
+  REQUIRE(pd);
+  auto n = sample();
+  auto trigger = parse(pd->render(n));
+  CHECK(trigger["routing_key"] == "0123456789abcdef0123456789abcdef");
+  CHECK(trigger["event_action"] == "trigger");
+  CHECK(trigger["dedup_key"] == "tend/web-1/job/backup/failure");
+  CHECK(trigger["payload"].as_object().at("severity") == "critical");
+  CHECK(trigger["payload"].as_object().at("summary") == json::value(n.summary));
+  n.status = "resolved";
+  n.id = "ffffffffffffffffffffffffffffffff";  // another notification of the same alert
+  auto resolve = parse(pd->render(n));
+  CHECK(resolve["event_action"] == "resolve");
+  CHECK(resolve["dedup_key"] == trigger["dedup_key"]);
+  CHECK_FALSE(resolve.contains("payload"));
+  CHECK(pd->secrets() == std::vector<std::string>{"0123456789abcdef0123456789abcdef"});
 }
 
 TEST_CASE("webhook body is SPEC's payload version 1, exactly", "[alerts][notifiers]") {
   auto n = sample();
-  auto body = parse(alerts::make_notifier("webhook")->render(n));
+  auto body = parse(alerts::make_notifier(notifier_of("webhook"))->render(n));
   const std::vector<std::string> keys = {"version",     "id",         "status",   "event",       "severity",
                                          "kind",        "name",       "summary",  "detail",      "host",
                                          "environment", "started_at", "ended_at", "occurrences", "labels"};
@@ -118,12 +170,12 @@ TEST_CASE("webhook body is SPEC's payload version 1, exactly", "[alerts][notifie
 
   n.status = "resolved";
   n.ended_at = *parse_iso8601("2026-11-21T11:00:00Z");
-  CHECK(parse(alerts::make_notifier("webhook")->render(n))["ended_at"] == "2026-11-21T11:00:00Z");
+  CHECK(parse(alerts::make_notifier(notifier_of("webhook"))->render(n))["ended_at"] == "2026-11-21T11:00:00Z");
 }
 
 TEST_CASE("slack: text, coloured attachment, escaped mrkdwn, detail in a code block", "[alerts][notifiers]") {
   auto n = sample();
-  auto body = parse(alerts::make_notifier("slack")->render(n));
+  auto body = parse(alerts::make_notifier(notifier_of("slack"))->render(n));
   const std::string text(body["text"].as_string());
   CHECK(text.rfind("🚨 [production] FIRING critical", 0) == 0);
   CHECK(text.find("job backup failed") != std::string::npos);
@@ -138,7 +190,7 @@ TEST_CASE("slack: text, coloured attachment, escaped mrkdwn, detail in a code bl
   CHECK(host_field);
 
   n.status = "resolved";
-  auto resolved = parse(alerts::make_notifier("slack")->render(n));
+  auto resolved = parse(alerts::make_notifier(notifier_of("slack"))->render(n));
   CHECK(std::string(resolved["text"].as_string()).rfind("✅", 0) == 0);
   CHECK(resolved["attachments"].as_array()[0].as_object().at("color") == "#2eb886");
 
@@ -146,7 +198,7 @@ TEST_CASE("slack: text, coloured attachment, escaped mrkdwn, detail in a code bl
   n.severity = "warning";
   n.reason = "repeat";
   n.occurrences = 7;
-  const std::string repeat(parse(alerts::make_notifier("slack")->render(n))["text"].as_string());
+  const std::string repeat(parse(alerts::make_notifier(notifier_of("slack"))->render(n))["text"].as_string());
   CHECK(repeat.rfind("⚠️ [production] STILL FIRING warning", 0) == 0);
   CHECK(repeat.find("(×7)") != std::string::npos);
 }
@@ -154,7 +206,7 @@ TEST_CASE("slack: text, coloured attachment, escaped mrkdwn, detail in a code bl
 TEST_CASE("discord: content, embed with colour and fields, no mentions, within limits", "[alerts][notifiers]") {
   auto n = sample();
   n.detail = "@everyone " + std::string(10'000, 'x') + " tail-end";
-  auto body = parse(alerts::make_notifier("discord")->render(n));
+  auto body = parse(alerts::make_notifier(notifier_of("discord"))->render(n));
   CHECK(std::string(body["content"].as_string()).rfind("🚨", 0) == 0);
   CHECK(body["allowed_mentions"].as_object().at("parse").as_array().empty());
   auto& embed = body["embeds"].as_array().at(0).as_object();
@@ -168,13 +220,13 @@ TEST_CASE("discord: content, embed with colour and fields, no mentions, within l
 TEST_CASE("keep_tail cuts at a UTF-8 boundary and keeps the end", "[alerts][notifiers]") {
   const std::string s = "ééééé-end";  // é is two bytes
   for (std::size_t max = 8; max < s.size(); ++max) {
-    auto t = alerts::keep_tail(s, max);
+    auto t = tend::keep_tail(s, max);
     INFO(max);
     CHECK(t.size() <= max);
     CHECK(t.find("-end") != std::string::npos);
     CHECK((static_cast<unsigned char>(t[std::string_view("…\n").size()]) & 0xC0U) != 0x80U);
   }
-  CHECK(alerts::keep_tail("short", 100) == "short");
+  CHECK(tend::keep_tail("short", 100) == "short");
 }
 
 TEST_CASE("notifications round-trip through their storage form", "[alerts][notifiers]") {
@@ -225,6 +277,11 @@ TEST_CASE("delivery outcome: 2xx delivered, 408/429/5xx/transport retried, other
 
 namespace {
 
+/// The settings of a test entry: alerting only needs entries' names.
+struct Entry : config::Settings<Entry> {
+  bool operator==(const Entry&) const = default;
+};
+
 struct Fixture {
   Fixture() : dir(make_dir()), clock(*parse_iso8601("2026-11-21T10:00:00Z")) { open(); }
   ~Fixture() {
@@ -249,7 +306,7 @@ struct Fixture {
     http.pending.clear();
     store = std::make_unique<state::Store>(io, (dir / "tend.db").string());
     loaded = store->start(clock.now());
-    manager = std::make_unique<alerts::Manager>(alerts::Context{clock, *store, http, "tend-test"});
+    manager = std::make_unique<alerts::Engine>(alerts::Context{clock, *store, http, "tend-test"});
     manager->start(cfg, loaded);
     drain();
   }
@@ -269,11 +326,10 @@ struct Fixture {
   }
 
   void fire(const std::string& name, const std::string& event = "failure",
-            config::Severity severity = config::Severity::critical, events::Kind kind = events::Kind::job) {
-    events::Event e;
-    e.kind = kind;
-    e.name = name;
-    e.event = event;
+            events::Severity severity = events::Severity::critical, const std::string& kind = "job") {
+    const auto* type = events::find_type(kind, event);
+    REQUIRE(type != nullptr);
+    auto e = events::Event::of(*type, name);
     e.severity = severity;
     e.summary = name + " " + event;
     e.detail = "output";
@@ -281,12 +337,10 @@ struct Fixture {
     manager->on_event(e);
   }
 
-  void resolve(const std::string& name, const std::string& event = "failure") {
-    events::Event e;
-    e.kind = events::Kind::job;
-    e.name = name;
-    e.event = event;
-    e.status = events::Status::resolved;
+  void resolve(const std::string& name, const std::string& event = "failure", const std::string& kind = "job") {
+    const auto* type = events::find_type(kind, event);
+    REQUIRE(type != nullptr);
+    auto e = events::Event::of(*type, name, events::Status::resolved);
     e.summary = name + " ok again";
     e.at = clock.now();
     manager->on_event(e);
@@ -331,9 +385,7 @@ struct Fixture {
     c.alerts.repeat_interval = 4h;
     c.alerts.delivery_max_age = 24h;
     for (const char* name : {"backup", "report", "api", "tendd-x"}) {
-      config::JobConfig j;
-      j.name = name;
-      c.jobs.push_back(j);
+      c.entries.push_back(config::EntryConfig{"job", name, std::make_shared<Entry>()});
     }
     return c;
   }
@@ -347,7 +399,7 @@ struct Fixture {
   config::Config cfg = make_config();
   std::unique_ptr<state::Store> store;
   state::Loaded loaded;
-  std::unique_ptr<alerts::Manager> manager;
+  std::unique_ptr<alerts::Engine> manager;
 };
 
 bool sent_to(const std::string& url, const std::string& notifier) {
@@ -451,9 +503,9 @@ TEST_CASE("escalation goes to escalate.notify once, after `after`", "[alerts][li
 
 TEST_CASE("instant events: once, grouped for an interval, a repeat only when more happened", "[alerts][lifecycle]") {
   Fixture f;
-  f.fire("backup", "missed", config::Severity::warning);
+  f.fire("backup", "missed", events::Severity::warning);
   CHECK(f.answer_all().size() == 1);
-  f.fire("backup", "missed", config::Severity::warning);
+  f.fire("backup", "missed", events::Severity::warning);
   CHECK(f.answer_all().empty());
   f.advance(4h);
   auto repeat = f.answer_all();
@@ -462,17 +514,17 @@ TEST_CASE("instant events: once, grouped for an interval, a repeat only when mor
   f.advance(4h);  // quiet for an interval: over, without a "resolved" message
   CHECK(f.answer_all().empty());
   CHECK(f.manager->status()["firing"].as_array().empty());
-  f.fire("backup", "missed", config::Severity::warning);
+  f.fire("backup", "missed", events::Severity::warning);
   CHECK(f.answer_all().size() == 1);  // a new moment is news again
 }
 
 TEST_CASE("a change of severity is a new notification", "[alerts][lifecycle]") {
   Fixture f;
-  f.fire("api", "error_rate", config::Severity::warning, events::Kind::watch);
+  f.fire("api", "error_rate", events::Severity::warning, "watch");
   CHECK(f.answer_all().size() == 1);
-  f.fire("api", "error_rate", config::Severity::warning, events::Kind::watch);
+  f.fire("api", "error_rate", events::Severity::warning, "watch");
   CHECK(f.answer_all().empty());
-  f.fire("api", "error_rate", config::Severity::critical, events::Kind::watch);
+  f.fire("api", "error_rate", events::Severity::critical, "watch");
   auto sent = f.answer_all();
   REQUIRE(sent.size() == 1);
   CHECK(sent[0].second["severity"] == "critical");
@@ -510,6 +562,19 @@ TEST_CASE("silences mute notifications, not the record; unsilence tells what sti
   REQUIRE(after.size() == 1);
   CHECK(after[0].second["name"] == "api");
   CHECK_FALSE(f.manager->silence("x", 0s, "", "uid 0"));
+}
+
+// Found by fuzz_request: `tend silence --reason` was cut at 500 bytes inside a character, and the
+// invalid UTF-8 then went out in every `tend status` reply, which the client could not read.
+TEST_CASE("a silence's reason is kept to 500 bytes of whole characters", "[alerts][silences][fuzz]") {
+  Fixture f;
+  const std::string reason = std::string(499, 'x') + "\u00e9 and more";  // é is bytes 500 and 501
+  REQUIRE(f.manager->silence("backup", 1h, reason, "uid 0"));
+  const auto silences = f.manager->status()["silences"].as_array();
+  REQUIRE(silences.size() == 1);
+  const std::string kept(silences[0].at("reason").as_string());
+  CHECK(kept == std::string(499, 'x'));
+  CHECK(tend::valid_utf8(kept) == kept);
 }
 
 TEST_CASE("silences and firing alerts survive a restart", "[alerts][silences][durability]") {
@@ -645,45 +710,30 @@ TEST_CASE("status and errors never show notifier secrets", "[alerts][secrets]") 
   CHECK(status.find("SECRETHEADER") == std::string::npos);
 }
 
-TEST_CASE("the digest summarises the last day and goes to the routes", "[alerts][digest]") {
+TEST_CASE("a report goes through the routes as an info alert of its entry would", "[alerts][reports]") {
   Fixture f;
-  const auto t = f.clock.now();
-  f.store->put_run({"backup", "job", 1, 1, t - 2h, t - 2h + 5s, 5000, "failure", 1, std::nullopt, "exit 1", ""});
-  f.store->put_run({"backup", "job", 2, 1, t - 1h, t - 1h + 3s, 3000, "success", 0, std::nullopt, "exit 0", ""});
-  f.store->put_run({"api", "probe", 3, 1, t - 1h, t - 1h, 10, "up", std::nullopt, std::nullopt, "", ""});
-  f.store->put_run({"api", "probe", 4, 1, t - 30min, t - 30min, 10, "down", std::nullopt, std::nullopt, "", ""});
-  f.store->put_run({"old", "job", 5, 1, t - 48h, t - 48h, 10, "failure", 1, std::nullopt, "", ""});
-  std::optional<alerts::DigestResult> result;
-  f.manager->digest("report", [&](alerts::DigestResult r) { result = std::move(r); });
-  f.drain();
-  f.drain();
-  REQUIRE(result);
-  CHECK(result->ok);
-  INFO(result->text);
-  CHECK(result->text.find("job backup: 2 run(s), 1 failed, avg 4s, max 5s") != std::string::npos);
-  CHECK(result->text.find("probe api: uptime 50.00%") != std::string::npos);
-  CHECK(result->text.find("job old: 0 run(s), 0 failed") != std::string::npos);
+  const auto to = f.manager->send_report(events::types::job_digest, "report", "daily digest", "✓ all well\n");
+  CHECK(to == std::vector<std::string>{"hook"});
   auto sent = f.answer_all();
   REQUIRE(sent.size() == 1);
   CHECK(sent[0].second["event"] == "digest");
   CHECK(sent[0].second["severity"] == "info");
+  CHECK(sent[0].second["detail"] == "✓ all well\n");
+  CHECK(f.manager->status()["firing"].as_array().empty());  // a report is not an alert
 }
 
 TEST_CASE("a down probe whose remedy notifies on failures only is held, not sent", "[alerts][lifecycle]") {
   Fixture f;
-  events::Event e;
-  e.kind = events::Kind::probe;
-  e.name = "api";
-  e.event = "down";
+  auto e = events::Event::of(events::types::probe_down, "api");
   e.summary = "probe api is down";
   e.at = f.clock.now();
-  e.labels = {{"hold", "remedy"}};
+  e.hold = true;
   f.manager->on_event(e);
   CHECK(f.answer_all().empty());
   f.advance(8h);
   CHECK(f.answer_all().empty());
   // The remedy failing is what people hear about.
-  f.fire("api", "restart_failed", config::Severity::critical, events::Kind::probe);
+  f.fire("api", "restart_failed", events::Severity::critical, "probe");
   CHECK(f.answer_all().size() == 1);
   // Up again: never told it was down, so no resolve either.
   e.status = events::Status::resolved;
@@ -746,7 +796,7 @@ TEST_CASE("a resolve goes out under a silence to whoever was told it fired", "[a
 
 TEST_CASE("a watch alert told before a restart is closed with a resolve that says why", "[alerts][durability]") {
   Fixture f;
-  f.fire("api", "error_rate", config::Severity::warning, events::Kind::watch);
+  f.fire("api", "error_rate", events::Severity::warning, "watch");
   CHECK(f.answer_all().size() == 1);
   f.open();
   auto sent = f.answer_all();
@@ -754,4 +804,441 @@ TEST_CASE("a watch alert told before a restart is closed with a resolve that say
   CHECK(sent[0].second["status"] == "resolved");
   CHECK(std::string(sent[0].second["summary"].as_string()).find("judged afresh") != std::string::npos);
   CHECK(f.manager->status()["firing"].as_array().empty());
+}
+
+// ---------------------------------------------------------------- the lifecycle alone (pure)
+
+namespace {
+
+struct Routes final : alerts::Decisions {
+  std::vector<std::string> to = {"hook"};
+  std::set<std::string> muted_names;
+  [[nodiscard]] std::vector<std::string> route(const alerts::Alert& /*a*/) const override { return to; }
+  [[nodiscard]] bool muted(const std::string& name, WallTime /*now*/) const override {
+    return muted_names.count(name) > 0;
+  }
+};
+
+events::Event event_of(const events::EventType& type, const std::string& name, WallTime at,
+                       events::Status status = events::Status::firing) {
+  auto e = events::Event::of(type, name, status);
+  e.at = at;
+  e.summary = name + " " + std::string(type.name);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("lifecycle: decisions as data, in virtual time, with no I/O", "[alerts][lifecycle][pure]") {
+  Routes routes;
+  alerts::Lifecycle lc(routes);
+  config::AlertsConfig policy;
+  policy.repeat_interval = 4h;
+  policy.escalate = config::EscalateConfig{30min, {"pager"}};
+  lc.configure(policy);
+  const auto t0 = *parse_iso8601("2026-11-21T10:00:00Z");
+
+  alerts::Effects fx;
+  for (int i = 0; i < 1000; ++i) {  // a burst: one notification, the rest counted
+    lc.observe(event_of(events::types::job_failure, "backup", t0), t0, fx);
+  }
+  REQUIRE(fx.sends.size() == 1);
+  CHECK(fx.sends[0].reason == alerts::Reason::firing);
+  CHECK(fx.sends[0].to == std::vector<std::string>{"hook"});
+  CHECK(lc.alerts().at("job/backup/failure")->occurrences == 1000);
+  CHECK(fx.log.size() == 1);  // the first line; more of the same at most once a minute
+  CHECK(fx.writes.back().alert->occurrences == 1000);
+  CHECK(lc.next_due() == t0 + 30min);  // the escalation comes first
+
+  fx = {};
+  lc.tick(t0 + 30min, fx);
+  REQUIRE(fx.sends.size() == 1);
+  CHECK(fx.sends[0].reason == alerts::Reason::escalation);
+  CHECK(fx.sends[0].to == std::vector<std::string>{"pager"});
+  CHECK(lc.next_due() == t0 + 4h);
+
+  fx = {};
+  lc.tick(t0 + 4h, fx);
+  REQUIRE(fx.sends.size() == 1);
+  CHECK(fx.sends[0].reason == alerts::Reason::repeat);
+  CHECK(fx.sends[0].to == std::vector<std::string>{"hook"});  // the escalation target is told once
+
+  fx = {};
+  lc.observe(event_of(events::types::job_failure, "backup", t0 + 5h, events::Status::resolved), t0 + 5h, fx);
+  REQUIRE(fx.sends.size() == 1);
+  CHECK(fx.sends[0].reason == alerts::Reason::resolved);
+  CHECK(fx.sends[0].to == std::vector<std::string>{"hook", "pager"});  // everyone told it fired
+  REQUIRE(fx.writes.size() == 1);
+  CHECK_FALSE(fx.writes[0].alert);  // deleted
+  CHECK(lc.alerts().empty());
+  CHECK_FALSE(lc.next_due());
+}
+
+TEST_CASE("lifecycle: silenced and held alerts are recorded, never sent", "[alerts][lifecycle][pure]") {
+  Routes routes;
+  routes.muted_names = {"backup"};
+  alerts::Lifecycle lc(routes);
+  lc.configure({});
+  const auto t0 = *parse_iso8601("2026-11-21T10:00:00Z");
+  alerts::Effects fx;
+  lc.observe(event_of(events::types::job_failure, "backup", t0), t0, fx);
+  auto held = event_of(events::types::probe_down, "api", t0);
+  held.hold = true;
+  lc.observe(held, t0, fx);
+  CHECK(fx.sends.empty());
+  REQUIRE(fx.log.size() == 2);
+  CHECK(fx.log[0].action == "silenced");
+  CHECK(fx.log[1].action == "held");
+  routes.muted_names.clear();  // the silence ends: what still fires is told now
+  fx = {};
+  lc.release("backup", t0 + 1h, fx);
+  REQUIRE(fx.sends.size() == 1);
+  CHECK(fx.sends[0].alert.name == "backup");
+}
+
+TEST_CASE("alerts persist through value_from / value_to, and refuse what is not one", "[alerts][durability]") {
+  alerts::Alert a;
+  a.key = "watch/api/error_rate";
+  a.kind = "watch";
+  a.name = "api";
+  a.event = "error_rate";
+  a.severity = events::Severity::warning;
+  a.summary = "7% 5xx";
+  a.detail = "ü \xEF\xBF\xBD";
+  a.labels = {{"rate", "7%"}};
+  a.started_at = *parse_iso8601("2026-11-21T10:00:00Z");
+  a.occurrences = 3;
+  a.notifiers = {"hook"};
+  a.last_notified = a.started_at;
+  const auto text = json::serialize(json::value_from(a));
+  const auto back = json::value_to<alerts::Alert>(json::parse(text));
+  CHECK(back.summary == a.summary);
+  CHECK(back.detail == a.detail);
+  CHECK(back.labels == a.labels);
+  CHECK(back.severity == events::Severity::warning);
+  CHECK(back.notifiers == a.notifiers);
+  CHECK(back.last_notified == a.last_notified);
+  CHECK(back.type() == &events::types::watch_error_rate);
+  auto broken = json::parse(text).as_object();
+  broken["severity"] = "urgent";  // never silently critical
+  CHECK_THROWS(json::value_to<alerts::Alert>(json::value(broken)));
+}
+
+// ---------------------------------------------------------------- grouping, inhibition, flapping
+
+namespace {
+
+/// A fixture whose route tells a webhook, a Slack and a Discord notifier, grouping by kind and
+/// event, with `probes` probe entries api-0 .. api-N.
+void grouping_config(Fixture& f, int probes) {
+  for (const auto& [name, type] : {std::pair{"chat", "slack"}, std::pair{"disc", "discord"}}) {
+    config::NotifierConfig n;
+    n.name = name;
+    n.type = type;
+    n.url = std::string("https://hooks.example/") + name + "/x";
+    f.cfg.notifiers.push_back(n);
+  }
+  f.cfg.alerts.routes = {make_route({"hook", "chat", "disc"})};
+  f.cfg.alerts.group_by = {"kind", "event"};
+  f.cfg.alerts.group_wait = 30s;
+  f.cfg.alerts.group_interval = 5min;
+  for (int i = 0; i < probes; ++i) {
+    f.cfg.entries.push_back(config::EntryConfig{"probe", "api-" + std::to_string(i), std::make_shared<Entry>()});
+  }
+  f.open();
+}
+
+std::map<std::string, json::object> by_notifier(const std::vector<std::pair<std::string, json::object>>& sent) {
+  std::map<std::string, json::object> out;
+  for (const auto& [url, body] : sent) {
+    for (const char* n : {"hook", "chat", "disc"}) {
+      if (sent_to(url, n)) {
+        CHECK(out.count(n) == 0);  // one message per notifier
+        out[n] = body;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("grouping: 50 probes down in 3 s are one message per notifier; 10 more one update; all back one resolve",
+          "[alerts][grouping]") {
+  Fixture f;
+  grouping_config(f, 60);
+  for (int i = 0; i < 50; ++i) {
+    f.fire("api-" + std::to_string(i), "down", events::Severity::critical, "probe");
+    f.advance(60ms);
+  }
+  CHECK(f.answer_all().empty());  // waiting group_wait for company
+  f.advance(30s - 50 * 60ms - 1ms);
+  CHECK(f.answer_all().empty());
+  f.advance(2ms);
+  auto first = by_notifier(f.answer_all());
+  REQUIRE(first.size() == 3);
+  const auto& hook = first["hook"];
+  CHECK(hook.at("status") == "firing");
+  CHECK(hook.at("kind") == "probe");
+  CHECK(hook.at("event") == "down");
+  CHECK(hook.at("version") == 1);
+  const auto& members = hook.at("group").at("members").as_array();
+  REQUIRE(members.size() == 50);
+  std::set<std::string> names;
+  for (const auto& m : members) {
+    CHECK_FALSE(m.as_object().contains("version"));
+    names.insert(std::string(m.at("name").as_string()));
+  }
+  CHECK(names.size() == 50);
+  CHECK(names.count("api-0") == 1);
+  CHECK(names.count("api-49") == 1);
+  CHECK(hook.at("group").at("key").as_string().find("kind=probe,event=down") == 0);
+  const std::string slack_text(first["chat"].at("text").as_string());
+  CHECK(slack_text.find("50 alerts of probes (down): 50 firing, 0 resolved") != std::string::npos);
+  const std::string slack_lines(first["chat"].at("attachments").at(0).at("text").as_string());
+  CHECK(slack_lines.find("api-17 down") != std::string::npos);
+  const std::string discord_lines(first["disc"].at("embeds").at(0).at("description").as_string());
+  CHECK(discord_lines.find("api-49 down") != std::string::npos);
+
+  // The same message again (a retry, a restart) keeps its id: derived from the members'.
+  const std::string group_id(hook.at("id").as_string());
+  CHECK(group_id.size() == 32);
+
+  // 10 more within the interval: one update per notifier, a group_interval after the first.
+  f.advance(1min);
+  for (int i = 50; i < 60; ++i) {
+    f.fire("api-" + std::to_string(i), "down", events::Severity::critical, "probe");
+    f.advance(1s);
+  }
+  CHECK(f.answer_all().empty());
+  f.advance(5min - 1min - 10s - 1s);
+  CHECK(f.answer_all().empty());
+  f.advance(2s);
+  auto update = by_notifier(f.answer_all());
+  REQUIRE(update.size() == 3);
+  CHECK(update["hook"].at("group").at("members").as_array().size() == 10);
+  CHECK(update["hook"].at("id") != hook.at("id"));
+
+  // All resolve: one resolved message per notifier, naming all 60.
+  f.advance(10s);
+  for (int i = 0; i < 60; ++i) {
+    f.resolve("api-" + std::to_string(i), "down", "probe");
+  }
+  CHECK(f.answer_all().empty());
+  f.advance(5min);
+  auto resolved = by_notifier(f.answer_all());
+  REQUIRE(resolved.size() == 3);
+  CHECK(resolved["hook"].at("status") == "resolved");
+  CHECK(resolved["hook"].at("group").at("members").as_array().size() == 60);
+  CHECK(std::string(resolved["chat"].at("text").as_string()).find("60 firing") == std::string::npos);
+  CHECK(std::string(resolved["chat"].at("text").as_string()).find("0 firing, 60 resolved") != std::string::npos);
+  // The group is closed: nothing more, not even after another interval.
+  f.advance(10min);
+  CHECK(f.answer_all().empty());
+  CHECK(f.manager->groups().empty());
+}
+
+TEST_CASE("grouping: a group of one is a single alert; other keys, routes and PagerDuty stay apart",
+          "[alerts][grouping]") {
+  Fixture f;
+  // PagerDuty as config reads it (its routing key is its own setting).
+  config::Plugins plugins;
+  plugins.notifiers = alerts::config_types();
+  config::Sources none;
+  auto read = config::load_text(
+      "notifiers:\n  pd: {type: pagerduty, url: 'https://events.example/pd/v2/enqueue', routing_key: "
+      "0123456789abcdef0123456789abcdef}\nalerts: {routes: [{notify: [pd]}]}\n",
+      "t.yaml", none, plugins);
+  REQUIRE(read.config);
+  f.cfg.notifiers.push_back(read.config->notifiers.at(0));
+  grouping_config(f, 3);
+  f.cfg.alerts.routes = {make_route({"hook", "pd"}, "probe"), make_route({"hook"})};
+  f.open();
+  f.fire("api-0", "down", events::Severity::critical, "probe");
+  f.fire("api-1", "down", events::Severity::critical, "probe");
+  f.fire("backup", "failure");  // another kind: another group (and another route)
+  // PagerDuty (incidents per alert) is not grouped: sent at once, one per alert.
+  auto now = f.answer_all();
+  REQUIRE(now.size() == 2);
+  CHECK(sent_to(now[0].first, "pd"));
+  CHECK(sent_to(now[1].first, "pd"));
+  f.advance(30s);
+  auto later = f.answer_all();
+  REQUIRE(later.size() == 2);
+  std::map<std::string, json::object> bodies;
+  for (const auto& [url, body] : later) {
+    bodies[std::string(body.at("kind").as_string())] = body;
+  }
+  CHECK(bodies["probe"].at("group").at("members").as_array().size() == 2);
+  // A group of one is sent as today: payload v1 without "group".
+  CHECK(bodies["job"].at("name") == "backup");
+  CHECK_FALSE(bodies["job"].contains("group"));
+}
+
+TEST_CASE("grouping: a group waiting when the daemon dies is sent once after the restart",
+          "[alerts][grouping][durability]") {
+  Fixture f;
+  grouping_config(f, 5);
+  for (int i = 0; i < 5; ++i) {
+    f.fire("api-" + std::to_string(i), "down", events::Severity::critical, "probe");
+  }
+  CHECK(f.answer_all().empty());
+  f.open();  // a restart (the rows stay, with their group key and not_before)
+  CHECK(f.answer_all().empty());
+  f.advance(30s);
+  auto sent = by_notifier(f.answer_all());
+  REQUIRE(sent.size() == 3);
+  CHECK(sent["hook"].at("group").at("members").as_array().size() == 5);
+  // The id is the members' (the same message composed again after a second restart would keep it).
+  std::vector<alerts::Notification> members;
+  for (const auto& m : sent["hook"].at("group").at("members").as_array()) {
+    alerts::Notification n;
+    n.id = std::string(m.at("id").as_string());
+    members.push_back(n);
+  }
+  std::reverse(members.begin(), members.end());
+  CHECK(sent["hook"].at("id") == json::value(alerts::group_id(members)));
+  f.open();
+  f.advance(1h);
+  CHECK(f.answer_all().empty());  // sent means sent: nothing again
+}
+
+TEST_CASE("grouping: a failed group message is retried whole, with the same id", "[alerts][grouping][outbox]") {
+  Fixture f;
+  grouping_config(f, 3);
+  f.cfg.alerts.routes = {make_route({"hook"})};
+  f.open();
+  for (int i = 0; i < 3; ++i) {
+    f.fire("api-" + std::to_string(i), "down", events::Severity::critical, "probe");
+  }
+  f.drain();  // written (in milliseconds, as in life) well before the group's wait is over
+  f.advance(30s);
+  auto failed = f.answer_all(FakeHttp::ok(503));
+  REQUIRE(failed.size() == 1);
+  f.advance(2s);
+  auto again = f.answer_all();
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].second.at("id") == failed[0].second.at("id"));
+  CHECK(again[0].second.at("group").at("members").as_array().size() == 3);
+}
+
+TEST_CASE("grouping: a webhook group message lists members within 256 KiB and counts the rest", "[alerts][grouping]") {
+  alerts::GroupMessage g;
+  g.id = "g";
+  g.key = "kind=probe,event=down -> hook";
+  for (int i = 0; i < 3000; ++i) {
+    auto n = sample();
+    n.name = "api-" + std::to_string(i);
+    n.detail = std::string(1000, 'x');  // output tails make members big
+    g.members.push_back(n);
+  }
+  const std::string body = json::serialize(alerts::group_payload_v1(g));
+  CHECK(body.size() <= alerts::kMaxGroupMembersBytes + 4096);  // the list, plus the top fields
+  const auto doc = json::parse(body);
+  const auto listed = doc.at("group").at("members").as_array().size();
+  CHECK(listed > 100);
+  CHECK(listed < 3000);
+  CHECK(doc.at("group").at("count") == 3000);
+  CHECK(doc.at("group").at("omitted").as_int64() == static_cast<std::int64_t>(3000 - listed));
+  // A small group is listed whole; a single huge member is still listed.
+  g.members.resize(50);
+  CHECK(json::parse(json::serialize(alerts::group_payload_v1(g))).at("group").at("omitted") == 0);
+  g.members.resize(1);
+  g.members[0].detail = std::string(300 * 1024, 'y');
+  CHECK(json::parse(json::serialize(alerts::group_payload_v1(g))).at("group").at("members").as_array().size() == 1);
+}
+
+TEST_CASE("inhibition: a target is recorded, not sent, while its source fires; sent when the source resolves",
+          "[alerts][inhibit]") {
+  Fixture f;
+  for (const char* n : {"db", "api-0", "api-1"}) {
+    f.cfg.entries.push_back(config::EntryConfig{"probe", n, std::make_shared<Entry>()});
+  }
+  SECTION("without a rule both are sent") {
+    f.open();
+    f.fire("db", "down", events::Severity::critical, "probe");
+    f.fire("api-0", "down", events::Severity::critical, "probe");
+    CHECK(f.answer_all().size() == 2);
+  }
+  SECTION("with a rule the target waits for its source") {
+    config::InhibitRule rule;
+    rule.source.labels = {{"kind", "probe"}, {"name", "db"}};
+    rule.target.labels = {{"kind", "probe"}, {"name", "api-*"}};
+    rule.equal = {"environment"};
+    f.cfg.alerts.inhibit = {rule};
+    f.open();
+    f.fire("db", "down", events::Severity::critical, "probe");
+    f.fire("api-0", "down", events::Severity::critical, "probe");
+    auto sent = f.answer_all();
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].second.at("name") == "db");
+    // Recorded with the rule that held it.
+    auto firing = f.manager->status()["firing"].as_array();
+    REQUIRE(firing.size() == 2);
+    for (const auto& a : firing) {
+      if (a.at("name") == "api-0") {
+        CHECK(std::string(a.at("inhibited_by").as_string()).find("inhibit[0]") == 0);
+      } else {
+        CHECK(a.at("inhibited_by").is_null());
+      }
+    }
+    std::vector<state::AlertLogRecord> log;
+    f.store->alert_log("api-0", 10, [&](std::vector<state::AlertLogRecord> rows) { log = std::move(rows); });
+    f.drain();
+    REQUIRE_FALSE(log.empty());
+    CHECK(log[0].action == "inhibited");
+    CHECK(log[0].note.find("source kind=probe name=db") != std::string::npos);
+    // The source resolves while the target still fires: the target is sent now.
+    f.resolve("db", "down", "probe");
+    auto after = f.answer_all();
+    REQUIRE(after.size() == 2);
+    std::set<std::pair<std::string, std::string>> got;
+    for (const auto& [url, body] : after) {
+      got.emplace(body.at("name").as_string().c_str(), body.at("status").as_string().c_str());
+    }
+    const std::set<std::pair<std::string, std::string>> expected{{"db", "resolved"}, {"api-0", "firing"}};
+    CHECK(got == expected);
+    // A target that resolved while held is never told (nobody heard it fire).
+    f.fire("db", "down", events::Severity::critical, "probe");
+    f.fire("api-1", "down", events::Severity::critical, "probe");
+    f.resolve("api-1", "down", "probe");
+    auto third = f.answer_all();
+    REQUIRE(third.size() == 1);
+    CHECK(third[0].second.at("name") == "db");
+  }
+}
+
+TEST_CASE("flapping: exactly `changes` flips are sent; one more is one flapping notice, then quiet until stable",
+          "[alerts][flapping]") {
+  Fixture f;
+  f.cfg.alerts.flapping = config::FlappingConfig{4, 10min};
+  f.open();
+  // 4 changes (fire, resolve, fire, resolve): at the threshold, all sent as they happen.
+  for (int i = 0; i < 2; ++i) {
+    f.fire("backup");
+    f.advance(10s);
+    f.resolve("backup");
+    f.advance(10s);
+  }
+  auto at_threshold = f.answer_all();
+  REQUIRE(at_threshold.size() == 4);
+  // The fifth change is past it: one "flapping" notice, then nothing for any number of flips.
+  f.fire("backup");
+  auto notice = f.answer_all();
+  REQUIRE(notice.size() == 1);
+  CHECK(notice[0].second.at("status") == "flapping");
+  for (int i = 0; i < 100; ++i) {
+    f.resolve("backup");
+    f.advance(1s);
+    f.fire("backup");
+    f.advance(1s);
+  }
+  CHECK(f.answer_all().empty());
+  // Stable (firing) for one window: its final state is sent, once.
+  f.advance(10min);
+  auto final_state = f.answer_all();
+  REQUIRE(final_state.size() == 1);
+  CHECK(final_state[0].second.at("status") == "firing");
+  f.advance(10min);
+  CHECK(f.answer_all().empty());
 }

@@ -6,10 +6,11 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
 #include <catch.hpp>
 #include <filesystem>
 
-#include "checks/manager.hpp"
+#include "checks/check.hpp"
 #include "support/manual_clock.hpp"
 
 using namespace tend;
@@ -40,25 +41,25 @@ struct Fixture {
   Fixture(const Fixture&) = delete;
   Fixture& operator=(const Fixture&) = delete;
 
-  static config::CheckConfig every(Duration period, Duration grace) {
-    config::CheckConfig c;
+  static checks::CheckConfig every(Duration period, Duration grace) {
+    checks::CheckConfig c;
     c.name = "backup";
     c.every = period;
     c.grace = grace;
     return c;
   }
 
-  static config::CheckConfig cron(const std::string& expr, Duration grace) {
-    config::CheckConfig c;
+  static checks::CheckConfig cron(const std::string& expr, Duration grace) {
+    checks::CheckConfig c;
     c.name = "backup";
     c.schedule = *schedule::parse_schedule(expr, nullptr);
     c.grace = grace;
     return c;
   }
 
-  std::unique_ptr<checks::Check> make(const config::CheckConfig& cfg, std::optional<state::RunRecord> last = {}) {
-    auto c = std::make_unique<checks::Check>(*ctx, cfg, std::move(last), clock.now());
-    c->start();
+  std::unique_ptr<checks::Check> make(const checks::CheckConfig& cfg, std::optional<state::RunRecord> last = {}) {
+    auto c = std::make_unique<checks::Check>(*ctx, cfg);
+    c->start(entries::Saved{std::move(last), std::nullopt, true});
     return c;
   }
 
@@ -82,7 +83,7 @@ struct Fixture {
   [[nodiscard]] std::vector<events::Event> events(const std::string& event, events::Status status) const {
     std::vector<events::Event> out;
     for (const auto& e : published) {
-      if (e.event == event && e.status == status) {
+      if (e.type->name == event && e.status == status) {
         out.push_back(e);
       }
     }
@@ -122,8 +123,8 @@ TEST_CASE("every: a new check is late every + grace after watching began", "[che
   CHECK(c->status().state == State::late);
   auto late = f.events("late", events::Status::firing);
   REQUIRE(late.size() == 1);
-  CHECK(late[0].kind == events::Kind::check);
-  CHECK(late[0].severity == config::Severity::critical);
+  CHECK(late[0].type == &events::types::check_late);
+  CHECK(late[0].severity == events::Severity::critical);
   CHECK(late[0].summary ==
         "check backup is late: no report within 1m + 30s grace after 2026-11-21T10:00:00Z (when tend began watching)");
   f.clock.advance(1h);  // still late: one firing, no repeats from here (alerting repeats)
@@ -164,7 +165,7 @@ TEST_CASE("a success after late resolves late; state up", "[checks][resolve]") {
 TEST_CASE("fail and nonzero exits make it failing; a success resolves", "[checks][failure]") {
   Fixture f;
   auto cfg = Fixture::every(1h, 5min);
-  cfg.severity = config::Severity::warning;
+  cfg.severity = events::Severity::warning;
   auto c = f.make(cfg);
   Report r = Fixture::ping(Report::What::exit, 3);
   r.output = "line 1\nerror: disk full\n";
@@ -172,7 +173,7 @@ TEST_CASE("fail and nonzero exits make it failing; a success resolves", "[checks
   CHECK(c->report(r) == State::failing);
   auto firing = f.events("failure", events::Status::firing);
   REQUIRE(firing.size() == 1);
-  CHECK(firing[0].severity == config::Severity::warning);  // severity: overrides
+  CHECK(firing[0].severity == events::Severity::warning);  // severity: overrides
   CHECK(firing[0].summary == "check backup failed (exit 3)");
   CHECK(firing[0].detail == "line 1\nerror: disk full");
   CHECK(firing[0].labels.at("exit_code") == "3");
@@ -348,44 +349,80 @@ TEST_CASE("paused: failures are recorded but raise nothing", "[checks][pause]") 
   CHECK(f.events("failure", events::Status::firing).size() == 1);
 }
 
-TEST_CASE("reload: unchanged checks keep state; changed ones re-plan; removed ones stop", "[checks][reload]") {
+TEST_CASE("reload: a changed check keeps its state and re-plans; a retired one stops", "[checks][reload]") {
   Fixture f;
-  checks::Manager m(*f.ctx);
   auto a = Fixture::every(60s, 10s);
   auto b = Fixture::every(1h, 10s);
   b.name = "report";
-  m.start({a, b}, state::Loaded{});
-  m.find("backup")->report(Fixture::ping(Report::What::success));
+  auto backup = f.make(a);
+  auto report = f.make(b);
+  backup->report(Fixture::ping(Report::What::success));
   auto longer = a;
   longer.every = 10min;
-  auto diff = m.apply({longer, b});
-  CHECK(diff.changed == std::vector<std::string>{"backup"});
-  CHECK(diff.added.empty());
-  CHECK(m.find("backup")->status().state == State::up);
-  CHECK(format_iso8601(*m.find("backup")->status().deadline) == "2026-11-21T10:10:10Z");
-  diff = m.apply({longer});
-  CHECK(diff.removed == std::vector<std::string>{"report"});
+  backup->update(longer);
+  CHECK(backup->status().state == State::up);
+  CHECK(format_iso8601(*backup->status().deadline) == "2026-11-21T10:10:10Z");
+  report->retire();
   f.clock.advance(2h);
-  CHECK(f.events("late", events::Status::firing).size() == 1);  // backup only: report was removed
-  m.shutdown();
+  CHECK(f.events("late", events::Status::firing).size() == 1);  // backup only: report was retired
 }
 
-TEST_CASE("manager: state is restored from the newest check record", "[checks][restore]") {
+TEST_CASE("restore: state comes back from the newest check record", "[checks][restore]") {
   Fixture f;
-  state::Loaded loaded;
-  loaded.last_results.push_back(
-      {"backup", "check", 3, 1, f.clock.now(), f.clock.now(), 0, "late", std::nullopt, std::nullopt, "late!", ""});
-  loaded.last_results.push_back(
-      {"other", "job", 4, 1, f.clock.now(), f.clock.now(), 0, "success", 0, std::nullopt, "exit 0", ""});
-  checks::Manager m(*f.ctx);
-  m.start({Fixture::every(60s, 10s)}, loaded);
-  CHECK(m.find("backup")->status().state == State::late);
-  CHECK(m.find("backup")->status().reason == "late!");
-  CHECK(m.all().size() == 1);
+  state::RunRecord late{"backup",     "check",      3,       1, f.clock.now(), f.clock.now(), 0, "late",
+                        std::nullopt, std::nullopt, "late!", ""};
+  auto c = f.make(Fixture::every(60s, 10s), late);
+  CHECK(c->status().state == State::late);
+  CHECK(c->status().reason == "late!");
+}
+
+TEST_CASE("ping requests are checked and bounded", "[checks][ping]") {
+  namespace json = boost::json;
+  CHECK(checks::parse_report(json::object{{"what", "fail"}, {"reason", "disk full"}})->what == Report::What::fail);
+  CHECK(checks::parse_report(json::object{{"exit_code", 3}})->exit_code == 3);
+  CHECK_FALSE(checks::parse_report(json::object{{"exit_code", 256}}));
+  CHECK_FALSE(checks::parse_report(json::object{{"what", "exit"}}));
+  CHECK_FALSE(checks::parse_report(json::object{{"what", "maybe"}}));
+  CHECK_FALSE(checks::parse_report(json::object{{"duration_ms", -1}}));
+  auto long_reason = checks::parse_report(json::object{{"reason", std::string(1000, 'x') + "\n"}});
+  REQUIRE(long_reason);
+  CHECK(long_reason->reason.size() == 200);
+  // Text from outside becomes valid UTF-8, whatever bytes it came with.
+  auto bad = checks::parse_report(json::object{{"output", std::string("ok \xff\xfe end")}});
+  REQUIRE(bad);
+  CHECK(bad->output == "ok \xEF\xBF\xBD\xEF\xBF\xBD end");
 }
 
 TEST_CASE("parse_what", "[checks]") {
   CHECK(checks::parse_what("start") == Report::What::start);
   CHECK(checks::parse_what("exit") == Report::What::exit);
   CHECK_FALSE(checks::parse_what("ok"));
+}
+
+TEST_CASE("pings are rate-limited per check: a flood is refused, not recorded", "[checks][ping][abuse]") {
+  Fixture f;
+  auto c = f.make(Fixture::every(1h, 10min));
+  const boost::json::object fail{{"what", "fail"}};
+  const boost::json::object ok{{"what", "success"}};
+  int accepted = 0;
+  std::string refusal;
+  for (int i = 0; i < 500; ++i) {  // 500 fail/success pairs in no time at all
+    for (const auto* req : {&fail, &ok}) {
+      auto r = c->report(*req, f.clock.now());
+      if (r) {
+        ++accepted;
+      } else {
+        refusal = r.error();
+      }
+    }
+  }
+  CHECK(accepted == 20);
+  CHECK(refusal.find("at most 5 pings a second") != std::string::npos);
+  CHECK(f.events("failure", events::Status::firing).size() == 10);  // only what was accepted counts
+  f.clock.advance(1s);                                              // the bucket refills at 5 a second
+  int later = 0;
+  for (int i = 0; i < 10; ++i) {
+    later += c->report(ok, f.clock.now()) ? 1 : 0;
+  }
+  CHECK(later == 5);
 }

@@ -10,17 +10,61 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "checks/config.hpp"
 #include "config/interpolate.hpp"
 #include "config/loader.hpp"
+#include "jobs/config.hpp"
+#include "plugins/plugins.hpp"
+#include "probes/config.hpp"
+#include "remedies/remedy.hpp"
 #include "schedule/schedule.hpp"
+#include "watches/config.hpp"
 
 using namespace tend::config;
 using namespace std::chrono_literals;
+using tend::checks::CheckConfig;
+using tend::jobs::Backoff;
+using tend::jobs::Concurrency;
+using tend::jobs::JobConfig;
+using tend::jobs::RetryConfig;
+using tend::probes::ProbeConfig;
+using tend::probes::StatusRange;
+using tend::watches::WatchConfig;
+using RemedyNotify = tend::remedies::Notify;
 
 namespace {
+
+// The real registry's readers: what tendd --check and the daemon use.
+LoadResult load_text(std::string_view text, const std::string& file, const Sources& sources) {
+  return tend::config::load_text(text, file, sources, tend::plugins::config());
+}
+LoadResult load_file(const std::string& path, const Sources& sources) {
+  return tend::config::load_file(path, sources, tend::plugins::config());
+}
+
+// Each kind's entries, as copies of its own settings type.
+template <class T>
+std::vector<T> all(const Config& c) {
+  std::vector<T> out;
+  for (const auto* e : c.all<T>()) {
+    out.push_back(*e);
+  }
+  return out;
+}
+std::vector<JobConfig> jobs(const Config& c) { return all<JobConfig>(c); }
+std::vector<ProbeConfig> probes(const Config& c) { return all<ProbeConfig>(c); }
+std::vector<WatchConfig> watches(const Config& c) { return all<WatchConfig>(c); }
+std::vector<CheckConfig> checks(const Config& c) { return all<CheckConfig>(c); }
+
+// The settings a `restart:` mapping written as YAML reads into (the variant's own reader).
+bool restart_is(const std::optional<tend::remedies::RemedyConfig>& r, std::string_view yaml_map) {
+  auto expected = tend::remedies::parse_restart(yaml_map);
+  return r && expected && r->type == expected->type && same_settings(r->restart, expected->restart);
+}
 
 struct FakeWorld {
   std::map<std::string, std::string> env;
@@ -255,8 +299,8 @@ TEST_CASE("the SPEC example loads with its values and the defaults", "[config]")
   CHECK(c.alerts.escalate->notify == std::vector<std::string>{"pager"});
   CHECK(c.alerts.delivery_max_age == 24h);
 
-  REQUIRE(c.jobs.size() == 2);
-  const JobConfig& pay = c.jobs[0];
+  REQUIRE(jobs(c).size() == 2);
+  const JobConfig pay = jobs(c)[0];
   CHECK(pay.name == "payment_notification");
   CHECK(pay.schedule.text == "0 10 * * *");
   CHECK(pay.schedule.zone == seoul);
@@ -274,7 +318,7 @@ TEST_CASE("the SPEC example loads with its values and the defaults", "[config]")
   CHECK(pay.jitter == 0ms);
   CHECK(pay.alert_on == std::vector<std::string>{"failure", "timeout", "slow", "missed"});
   CHECK(pay.severity == Severity::critical);
-  const JobConfig& report = c.jobs[1];
+  const JobConfig report = jobs(c)[1];
   CHECK(report.builtin == "digest");
   CHECK(report.command.empty());
   CHECK(report.schedule.zone == seoul);  // daemon.timezone is the default
@@ -282,8 +326,8 @@ TEST_CASE("the SPEC example loads with its values and the defaults", "[config]")
   CHECK(report.retries == RetryConfig{});
   CHECK_FALSE(report.catch_up);
 
-  REQUIRE(c.probes.size() == 1);
-  const ProbeConfig& api = c.probes[0];
+  REQUIRE(probes(c).size() == 1);
+  const ProbeConfig api = probes(c)[0];
   CHECK(api.url == "http://127.0.0.1:3000/health");
   CHECK(api.method == "GET");
   CHECK(api.headers.empty());
@@ -292,34 +336,32 @@ TEST_CASE("the SPEC example loads with its values and the defaults", "[config]")
   CHECK(api.expect.status == std::vector<StatusRange>{{200, 200}});
   CHECK(api.expect.body_contains == R"("status":"ok")");
   CHECK(api.expect.max_latency == 2s);
-  CHECK(api.tls == TlsConfig{true, 14 * 24h});
+  CHECK(api.tls == tend::probes::TlsConfig{true, 14 * 24h});
   CHECK(api.failure_threshold == 3);
   CHECK(api.success_threshold == 1);
   CHECK_FALSE(api.follow_redirects);
   CHECK(api.reuse_connection);
   REQUIRE(api.remedy);
-  CHECK(api.remedy->type == "pm2");
-  CHECK(api.remedy->target == "api");
-  CHECK(api.remedy->user == "ubuntu");
+  CHECK(restart_is(api.remedy, "{pm2: api, user: ubuntu}"));
   CHECK(api.remedy->settle == 10s);
   CHECK(api.remedy->max_restarts == 3);
   CHECK(api.remedy->window == 15min);
   CHECK(api.remedy->cooldown == 1h);
   CHECK(api.remedy->notify == RemedyNotify::failures);
 
-  REQUIRE(c.watches.size() == 1);
-  CHECK(c.watches[0].name == "be-5xx");
-  CHECK(c.watches[0].format == LogFormat::json);
-  CHECK(c.watches[0].window == 5min);
-  CHECK(c.watches[0].min_requests == 20);
-  CHECK(c.watches[0].warning == 5.0);
-  CHECK(c.watches[0].critical == 10.0);
+  REQUIRE(watches(c).size() == 1);
+  CHECK(watches(c)[0].name == "be-5xx");
+  CHECK(watches(c)[0].format == "json");
+  CHECK(watches(c)[0].window == 5min);
+  CHECK(watches(c)[0].min_requests == 20);
+  CHECK(watches(c)[0].warning == 5.0);
+  CHECK(watches(c)[0].critical == 10.0);
 
-  REQUIRE(c.checks.size() == 1);
-  REQUIRE(c.checks[0].schedule);
-  CHECK(c.checks[0].schedule->text == "0 23 * * *");
-  CHECK(c.checks[0].grace == 30min);
-  CHECK_FALSE(c.checks[0].every);
+  REQUIRE(checks(c).size() == 1);
+  REQUIRE(checks(c)[0].schedule);
+  CHECK(checks(c)[0].schedule->text == "0 23 * * *");
+  CHECK(checks(c)[0].grace == 30min);
+  CHECK_FALSE(checks(c)[0].every);
 }
 
 TEST_CASE("origins name where each section, entry and key was defined", "[config]") {
@@ -354,7 +396,7 @@ TEST_CASE("defaults: an empty file, a bare daemon: and missing sections", "[conf
     CHECK(c.daemon.socket == "/run/tend/tend.sock");
     CHECK(c.daemon.state_dir == "/var/lib/tend");
     CHECK_FALSE(c.daemon.heartbeat);
-    CHECK(c.jobs.empty());
+    CHECK(jobs(c).empty());
     CHECK(c.notifiers.empty());
     CHECK(c.alerts.routes.empty());  // no notifiers: alerts just go to the log
   }
@@ -532,7 +574,7 @@ jobs:
   CHECK(c.daemon.host == "web-${env:X:-1}");
   CHECK(c.daemon.socket_group == "tend");
   CHECK(c.daemon.state_dir == "/var/lib/staging/tend");
-  CHECK(c.jobs[0].timeout == 90s);  // expansion happens before typed parsing
+  CHECK(jobs(c)[0].timeout == 90s);  // expansion happens before typed parsing
 }
 
 TEST_CASE("a missing environment variable is an error naming it", "[config][interpolate]") {
@@ -594,18 +636,34 @@ TEST_CASE("malformed ${...} is an error", "[config][interpolate]") {
   const auto r = load(R"(
 daemon:
   environment: "${env:X"
-  host: "${foo:x}"
-  socket_group: "${nosource}"
   admin_group: "${cred:../etc/shadow}"
+  socket_group: "${file:}"
 )");
   INFO(dump(r));
-  REQUIRE(r.errors.size() == 4);
+  REQUIRE(r.errors.size() == 3);
   check_at(r.errors[0], 2, 16, "daemon.environment",
-           "unterminated '${' (expected ${env:NAME}, ${file:/path} or ${cred:NAME})");
-  check_at(r.errors[1], 3, 9, "daemon.host", "unknown source 'foo' in '${foo:x}' (known: env, file, cred)");
-  check_at(r.errors[2], 4, 17, "daemon.socket_group",
-           "'${nosource}' names no source (expected ${env:NAME}, ${file:/path} or ${cred:NAME})");
-  check_at(r.errors[3], 5, 16, "daemon.admin_group", "credential name '../etc/shadow' must not contain '/'");
+           "unterminated '${' (expected ${env:NAME}, ${file:/path} or ${cred:NAME}; write $${ for a literal ${)");
+  check_at(r.errors[1], 3, 16, "daemon.admin_group", "credential name '../etc/shadow' must not contain '/'");
+  check_at(r.errors[2], 4, 17, "daemon.socket_group", "${file:...} needs a path");
+}
+
+TEST_CASE("shell strings keep their ${...}; $${ is a literal ${", "[config][interpolate]") {
+  FakeWorld world;
+  world.env = {{"APP", "/srv/app"}};
+  const Config c = loaded(load(R"(
+daemon:
+  host: "${nosource}"
+jobs:
+  home: {schedule: "@daily", shell: "echo ${HOME} ${1:-x} ${foo:x} $HOME ${PATH"}
+  mixed: {schedule: "@daily", shell: "cd ${env:APP} && echo ${PWD}"}
+  escaped: {schedule: "@daily", shell: "echo $${env:APP} $$${HOME} $$"}
+)",
+                               world));
+  CHECK(c.daemon.host == "${nosource}");
+  REQUIRE(jobs(c).size() == 3);
+  CHECK(jobs(c)[0].shell == "echo ${HOME} ${1:-x} ${foo:x} $HOME ${PATH");
+  CHECK(jobs(c)[1].shell == "cd /srv/app && echo ${PWD}");
+  CHECK(jobs(c)[2].shell == "echo ${env:APP} $${HOME} $$");
 }
 
 TEST_CASE("resolved secrets never appear in error messages", "[config][interpolate][secrets]") {
@@ -631,7 +689,7 @@ alerts: {routes: [{notify: [a]}]}
   }
   check_at(error_at(r, "notifiers.a.url"), 2, 27, "notifiers.a.url", "url must start with http:// or https://");
   CHECK(error_at(r, "notifiers.b.type").message ==
-        "unknown notifier type '${env:TYPE}' (expanded) (known: slack, discord, webhook)");
+        "unknown notifier type '${env:TYPE}' (expanded) (known: slack, discord, webhook, pagerduty)");
   CHECK(error_at(r, "notifiers.b.timeout").message ==
         "'${env:TIMEOUT}' (expanded) is not a valid duration (e.g. 30s, 5m)");
   CHECK(error_at(r, "probes.p.failure_threshold").message == "'${env:COUNT}' (expanded) is not an integer");
@@ -648,6 +706,32 @@ TEST_CASE("the interpolation helper on its own", "[config][interpolate]") {
   CHECK(interpolate("$A ${env:B:-} $", s).value() == "$A  $");
   CHECK(interpolate("${env:}", s).error() == "${env:...} needs a variable name");
   CHECK(interpolate("${file:}", s).error() == "${file:...} needs a path");
+  CHECK_FALSE(has_interpolation("echo ${HOME} ${USER:-x} ${foo:bar}"));
+  CHECK(has_interpolation("echo $${HOME}"));
+  CHECK(interpolate("${HOME} ${x:y} ${env:A} $${env:A} $$ $", s).value() == "${HOME} ${x:y} 1 ${env:A} $$ $");
+}
+
+TEST_CASE("escape_interpolation: any text reads back unchanged", "[config][interpolate]") {
+  FakeWorld world;
+  world.env = {{"A", "1"}};
+  const Sources s = world.sources();
+  CHECK(escape_interpolation("echo ${HOME}") == "echo ${HOME}");  // nothing to escape: kept as people write it
+  CHECK(escape_interpolation("${env:A}") == "$${env:A}");
+  CHECK(escape_interpolation("$${HOME}") == "$$${HOME}");
+  // Random strings over the alphabet that matters.
+  std::mt19937 rng(12);
+  const std::string alphabet = "${}:envfilcrd-A ";
+  for (int n = 0; n < 20000; ++n) {
+    std::string text;
+    const auto len = std::uniform_int_distribution<int>(0, 14)(rng);
+    for (int i = 0; i < len; ++i) {
+      text.push_back(alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet.size() - 1)(rng)]);
+    }
+    const auto back = interpolate(escape_interpolation(text), s);
+    INFO("text: " << text << " escaped: " << escape_interpolation(text));
+    REQUIRE(back.ok());
+    REQUIRE(*back == text);
+  }
 }
 
 TEST_CASE("include: globs relative to the including file, entries merged", "[config][include]") {
@@ -666,12 +750,12 @@ alerts: {routes: [{notify: [hook]}]}
 )",
                                world));
   CHECK(c.include == std::vector<std::string>{"conf.d/*.yaml", "/srv/empty/*.yaml", "extra.yaml"});
-  REQUIRE(c.jobs.size() == 2);
-  CHECK(c.jobs[0].name == "main");
-  CHECK(c.jobs[1].name == "a");
-  CHECK(c.probes.size() == 1);
+  REQUIRE(jobs(c).size() == 2);
+  CHECK(jobs(c)[0].name == "main");
+  CHECK(jobs(c)[1].name == "a");
+  CHECK(probes(c).size() == 1);
   CHECK(c.notifiers.size() == 1);
-  CHECK(c.checks.size() == 1);
+  CHECK(checks(c).size() == 1);
   CHECK(c.origins.at("jobs.a").file == "/etc/tend/conf.d/a.yaml");
   CHECK(c.origins.at("jobs.a").line == 2);
   CHECK(c.origins.at("probes.b").file == "/etc/tend/conf.d/b.yaml");
@@ -783,6 +867,23 @@ jobs:
   check_at(r.errors[6], 10, 15, "jobs.j.severity", "unknown severity 'urgent' (known: info, warning, critical)");
 }
 
+TEST_CASE("env_inherit cannot pass systemd's channels to the daemon on", "[config][jobs][env]") {
+  const auto r = load(R"(
+jobs:
+  j:
+    schedule: "@daily"
+    command: ["true"]
+    env_inherit: [DATABASE_URL, NOTIFY_SOCKET, WATCHDOG_USEC, LISTEN_FDS, CREDENTIALS_DIRECTORY]
+)");
+  INFO(dump(r));
+  REQUIRE(r.errors.size() == 4);
+  check_at(r.errors[0], 5, 33, "jobs.j.env_inherit[1]",
+           "'NOTIFY_SOCKET' is systemd's channel to tendd itself and is never passed to a child");
+  CHECK(r.errors[1].key_path == "jobs.j.env_inherit[2]");
+  CHECK(r.errors[2].key_path == "jobs.j.env_inherit[3]");
+  CHECK(r.errors[3].key_path == "jobs.j.env_inherit[4]");
+}
+
 TEST_CASE("notifiers: type from the registry, url checked without echoing it", "[config][notifiers]") {
   const auto r = load(R"(
 notifiers:
@@ -794,7 +895,8 @@ alerts:
 )");
   INFO(dump(r));
   REQUIRE(r.errors.size() == 3);
-  check_at(r.errors[0], 2, 13, "notifiers.t.type", "unknown notifier type 'teams' (known: slack, discord, webhook)");
+  check_at(r.errors[0], 2, 13, "notifiers.t.type",
+           "unknown notifier type 'teams' (known: slack, discord, webhook, pagerduty)");
   check_at(r.errors[1], 3, 25, "notifiers.u.url", "url must start with http:// or https://");
   check_at(r.errors[2], 4, 3, "notifiers.v", "missing required key 'url'");
   for (const auto& e : r.errors) {
@@ -904,25 +1006,23 @@ probes:
   c:
     url: http://c/
 )"));
-  REQUIRE(c.probes.size() == 3);
-  const ProbeConfig& a = c.probes[0];
+  REQUIRE(probes(c).size() == 3);
+  const ProbeConfig a = probes(c)[0];
   CHECK(a.unix_socket == "/run/app.sock");
   CHECK(a.method == "HEAD");
   CHECK(a.follow_redirects);
   CHECK_FALSE(a.reuse_connection);
-  CHECK(c.probes[1].reuse_connection);  // default
+  CHECK(probes(c)[1].reuse_connection);  // default
   CHECK(a.expect.status == std::vector<StatusRange>{{200, 299}, {301, 301}, {400, 404}});
   CHECK(a.expect.body_regex == "ok|fine");
-  CHECK(a.expect.json == JsonExpect{"/status", "ok"});
-  CHECK(a.remedy->type == "systemd");
-  CHECK(a.remedy->target == "app@1.service");
+  CHECK(a.expect.json == tend::probes::JsonExpect{"/status", "ok"});
+  CHECK(restart_is(a.remedy, "{systemd: app@1.service}"));
   CHECK(a.remedy->notify == RemedyNotify::all);  // model default
-  CHECK(c.probes[1].expect.status == std::vector<StatusRange>{{204, 204}});
-  CHECK(c.probes[1].remedy->type == "exec");
-  CHECK(c.probes[1].remedy->argv == std::vector<std::string>{"/usr/bin/systemctl", "restart", "b"});
-  CHECK(c.probes[2].expect.status == std::vector<StatusRange>{{200, 299}});  // default
-  CHECK(c.probes[2].interval == 30s);
-  CHECK_FALSE(c.probes[2].remedy);
+  CHECK(probes(c)[1].expect.status == std::vector<StatusRange>{{204, 204}});
+  CHECK(restart_is(probes(c)[1].remedy, "{exec: [/usr/bin/systemctl, restart, b]}"));
+  CHECK(probes(c)[2].expect.status == std::vector<StatusRange>{{200, 299}});  // default
+  CHECK(probes(c)[2].interval == 30s);
+  CHECK_FALSE(probes(c)[2].remedy);
 }
 
 TEST_CASE("probe errors", "[config][probes]") {
@@ -983,10 +1083,10 @@ watches:
   a: {file: /var/log/a.log, warning: 2.5%, critical: 7}
   b: {file: /var/log/b.log}
 )"));
-  CHECK(c.watches[0].warning == 2.5);
-  CHECK(c.watches[0].critical == 7.0);
-  CHECK(c.watches[1].format == LogFormat::combined);
-  CHECK(c.watches[1].warning == 5.0);
+  CHECK(watches(c)[0].warning == 2.5);
+  CHECK(watches(c)[0].critical == 7.0);
+  CHECK(watches(c)[1].format == "combined");
+  CHECK(watches(c)[1].warning == 5.0);
 
   const auto r = load(R"(
 watches:
@@ -1011,11 +1111,11 @@ checks:
   a: {every: 1h, grace: 0s, severity: warning}
   b: {schedule: "0 23 * * *", timezone: UTC}
 )"));
-  CHECK(c.checks[0].every == 1h);
-  CHECK_FALSE(c.checks[0].schedule);
-  CHECK(c.checks[0].grace == 0ms);
-  CHECK(c.checks[0].severity == Severity::warning);
-  CHECK(c.checks[1].schedule->zone == date::locate_zone("UTC"));
+  CHECK(checks(c)[0].every == 1h);
+  CHECK_FALSE(checks(c)[0].schedule);
+  CHECK(checks(c)[0].grace == 0ms);
+  CHECK(checks(c)[0].severity == Severity::warning);
+  CHECK(checks(c)[1].schedule->zone == date::locate_zone("UTC"));
 
   const auto r = load(R"(
 checks:
@@ -1049,6 +1149,19 @@ daemon:
   const Config c = loaded(load("daemon: {metrics: {listen: '[::1]:9100'}, log: {format: json}}\n"));
   CHECK(c.daemon.metrics->listen == "[::1]:9100");
   CHECK(c.daemon.log.format == "json");
+
+  // The daemon binds what parse_listen reads: a name it would have to resolve, or port 0, is
+  // refused here, by the same code.
+  for (const auto& [value, message] : std::vector<std::pair<std::string, std::string>>{
+           {"example.com:9717", "listen host must be an IP address or localhost, not 'example.com'"},
+           {"127.0.0.1:0", "listen port must be 1-65535"},
+           {"127.0.0.1:70000", "listen port must be 1-65535"}}) {
+    const auto bad = load("daemon:\n  metrics: {listen: '" + value + "'}\n");
+    INFO(dump(bad));
+    REQUIRE(bad.errors.size() == 1);
+    check_at(bad.errors[0], 2, 21, "daemon.metrics.listen", message);
+  }
+  CHECK(loaded(load("daemon: {metrics: {listen: 'localhost:9717'}}\n")).daemon.metrics->listen == "localhost:9717");
 }
 
 TEST_CASE("relative state_dir and socket are relative to the main file's folder", "[config][daemon]") {
@@ -1087,11 +1200,11 @@ jobs:
     timeout: 1m
   c: {<<: [*defaults], timeout: 2m}
 )"));
-  REQUIRE(c.jobs.size() == 3);
-  CHECK(c.jobs[1].timeout == 1min);  // explicit keys win over merged ones
-  CHECK(c.jobs[1].retries.max == 2);
-  CHECK(c.jobs[1].shell == "true");
-  CHECK(c.jobs[2].timeout == 2min);
+  REQUIRE(jobs(c).size() == 3);
+  CHECK(jobs(c)[1].timeout == 1min);  // explicit keys win over merged ones
+  CHECK(jobs(c)[1].retries.max == 2);
+  CHECK(jobs(c)[1].shell == "true");
+  CHECK(jobs(c)[2].timeout == 2min);
 
   // A merged key may not be duplicated by itself (`shell: ~` overrides, then is an empty value).
   const auto r = load("jobs:\n  a: &x {schedule: '@daily', shell: 'true'}\n  b: {<<: *x, shell: ~}\n");
@@ -1159,10 +1272,10 @@ TEST_CASE("Sources::system reads files, globs and the environment", "[config][sy
 
   write(dir / "conf.d/a.yaml", "jobs:\n  a: {schedule: '@daily', shell: 'true', timeout: 5s}\n");
   const Config c = loaded(load_file((dir / "tend.yaml").string(), s));
-  REQUIRE(c.jobs.size() == 3);
-  CHECK(c.jobs[0].shell == "/usr/bin/true");
-  CHECK(c.jobs[1].name == "a");  // includes in sorted order
-  CHECK(c.jobs[2].shell == "tok");
+  REQUIRE(jobs(c).size() == 3);
+  CHECK(jobs(c)[0].shell == "/usr/bin/true");
+  CHECK(jobs(c)[1].name == "a");  // includes in sorted order
+  CHECK(jobs(c)[2].shell == "tok");
   std::filesystem::remove_all(dir);
 }
 
@@ -1278,4 +1391,190 @@ TEST_CASE("load_text survives garbled input", "[config][fuzz]") {
     FAIL("inconsistent result for document " << round);
   }
   CHECK(documents > 3000);
+}
+
+TEST_CASE("a merge-key bomb is refused quickly, not expanded", "[config][abuse]") {
+  // Each level merges the previous one ten times: 10^9 keys at level eight from a 1 KB file, hours
+  // of work if expanded. The budget stops it after 100,000 merged keys whatever the depth: well
+  // under the bound below even under sanitizers on a loaded machine (a bound, not a benchmark).
+  std::string text = "x0: &a0 {k0: 1, k1: 1, k2: 1, k3: 1, k4: 1, k5: 1, k6: 1, k7: 1, k8: 1, k9: 1}\n";
+  for (int level = 1; level <= 8; ++level) {
+    text += "x" + std::to_string(level) + ": &a" + std::to_string(level) + " {<<: [";
+    for (int i = 0; i < 10; ++i) {
+      text += (i == 0 ? "" : ", ") + std::string("*a") + std::to_string(level - 1);
+    }
+    text += "]}\n";
+  }
+  text += "jobs:\n  j: {<<: *a8, schedule: \"@daily\", shell: \"true\"}\n";
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = load(text);
+  CHECK(std::chrono::steady_clock::now() - start < 60s);
+  REQUIRE_FALSE(r.config);
+  bool bomb = false;
+  for (const auto& e : r.errors) {
+    bomb = bomb || e.message.find("merge each other too many times") != std::string::npos;
+  }
+  CHECK(bomb);
+}
+
+// ---- the documentation and the reader agree (issue: "docs checked by tests") ----
+
+namespace {
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// The ```yaml blocks of a Markdown file (tend configuration; other YAML is fenced "```yaml prometheus").
+std::vector<std::string> yaml_blocks(const std::string& md) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while ((at = md.find("```yaml\n", at)) != std::string::npos) {
+    at += 8;
+    const auto end = md.find("```", at);
+    if (end == std::string::npos) {
+      break;
+    }
+    out.push_back(md.substr(at, end - at));
+    at = end + 3;
+  }
+  return out;
+}
+
+const std::filesystem::path kSource = TEND_SOURCE_DIR;
+// Where the keys are documented: the reference, and the pages it sends readers to.
+const std::vector<std::string> kKeyDocs = {"configuration.md", "alerting.md", "probes.md", "metrics.md", "cluster.md"};
+
+}  // namespace
+
+TEST_CASE("every key of the documentation's YAML is one the reader knows", "[config][docs]") {
+  for (const auto& doc : kKeyDocs) {
+    const auto blocks = yaml_blocks(read_text(kSource / "docs" / doc));
+    REQUIRE(!blocks.empty());
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      // Fragments: missing required keys and unset variables are expected; unknown keys are not.
+      const auto r = load_text(blocks[i], doc + " block " + std::to_string(i + 1), FakeWorld{}.sources());
+      for (const auto& e : r.errors) {
+        INFO(e.to_string() << "\n--- block:\n" << blocks[i]);
+        CHECK(e.message.find("unknown key") == std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_CASE("every key the reader knows is documented", "[config][docs]") {
+  // Visit every section: the docs' own YAML and every example (each reader asks for all its keys,
+  // present or not, so one visit of a section names them all).
+  std::set<std::string> asked;
+  FakeWorld world;
+  auto sources = world.sources();
+  sources.on_key = [&](const std::string& /*map_path*/, std::string_view key) { asked.emplace(key); };
+  std::string docs;
+  for (const auto& doc : kKeyDocs) {
+    const std::string text = read_text(kSource / "docs" / doc);
+    docs += text;
+    for (const auto& block : yaml_blocks(text)) {
+      (void)load_text(block, doc, sources);
+    }
+  }
+  for (const auto& e : std::filesystem::recursive_directory_iterator(kSource / "config")) {
+    if (e.path().extension() == ".yaml") {
+      (void)load_text(read_text(e.path()), e.path().string(), sources);
+    }
+  }
+  REQUIRE(asked.size() > 100);
+  for (const auto& key : asked) {
+    INFO("key '" << key << "' is read by the config reader but appears in none of docs/"
+                 << "{configuration,alerting,probes}.md as `" << key << "` or " << key << ":");
+    const bool documented =
+        docs.find("`" + key + "`") != std::string::npos || docs.find(" " + key + ":") != std::string::npos ||
+        docs.find("{" + key + ":") != std::string::npos || docs.find("`" + key + ":") != std::string::npos ||
+        docs.find("." + key + "`") != std::string::npos;
+    CHECK(documented);
+  }
+}
+
+TEST_CASE("cluster: is read with its defaults and run_on on jobs", "[config][cluster]") {
+  const Config c = loaded(load(R"(
+daemon: {host: web-1}
+cluster:
+  etcd: [http://10.0.0.1:2379, "https://etcd.example:2379"]
+  prefix: /tend/prod/
+  lease_ttl: 5s
+  tls: {ca: /etc/tend/ca.pem, cert: /etc/tend/c.pem, key: /etc/tend/c.key}
+jobs:
+  a: {schedule: "* * * * * *", command: [/bin/true], run_on: any}
+  b: {schedule: "0 3 * * *", command: [/bin/true], run_on: all}
+  c: {schedule: "0 3 * * *", command: [/bin/true], run_on: host web-2}
+  d: {schedule: "0 3 * * *", command: [/bin/true]}
+)"));
+  REQUIRE(c.cluster.has_value());
+  CHECK(c.cluster->endpoints == std::vector<std::string>{"http://10.0.0.1:2379", "https://etcd.example:2379"});
+  CHECK(c.cluster->prefix == "/tend/prod/");
+  CHECK(c.cluster->node == "web-1");  // daemon.host
+  CHECK(c.cluster->lease_ttl == 5s);
+  CHECK(c.cluster->tls.key == "/etc/tend/c.key");
+  const auto js = jobs(c);
+  REQUIRE(js.size() == 4);
+  CHECK(js[0].run_on.mode == tend::jobs::RunOn::Mode::any);
+  CHECK(js[1].run_on.mode == tend::jobs::RunOn::Mode::all);
+  CHECK(js[2].run_on.mode == tend::jobs::RunOn::Mode::host);
+  CHECK(js[2].run_on.host == "web-2");
+  CHECK(js[3].run_on.mode == tend::jobs::RunOn::Mode::all);  // the default: as without a cluster
+  CHECK(tend::jobs::to_string(js[2].run_on) == "host web-2");
+
+  // Without cluster: nothing of it.
+  CHECK_FALSE(loaded(load("jobs: {d: {schedule: \"@daily\", command: [/bin/true]}}\n")).cluster.has_value());
+}
+
+TEST_CASE("cluster: errors at their keys, through the cluster module's own checks", "[config][cluster]") {
+  const auto r = load(R"(
+cluster:
+  etcd: [ftp://10.0.0.1:2379]
+  prefix: tend
+  node: "web 1"
+  lease_ttl: 1500ms
+  tls: {key: /k.pem}
+  leese_ttl: 3s
+)");
+  INFO(dump(r));
+  CHECK(error_at(r, "cluster.etcd[0]").message.find("is not an etcd client URL") != std::string::npos);
+  CHECK(error_at(r, "cluster.etcd[0]").pos.line == 2);
+  check_at(error_at(r, "cluster.prefix"), 3, 11, "cluster.prefix", "must start with / (e.g. /tend/prod/)");
+  CHECK(error_at(r, "cluster.node").pos.line == 4);
+  check_at(error_at(r, "cluster.lease_ttl"), 5, 14, "cluster.lease_ttl",
+           "must be whole seconds, at least 2s (etcd's minimum lease)");
+  CHECK(error_at(r, "cluster.tls").message == "key: key without cert");
+  CHECK(error_at(r, "cluster.leese_ttl").message.find("did you mean 'lease_ttl'") != std::string::npos);
+
+  check_at(only_error(load("cluster: {}\n")), 1, 1, "cluster", "missing required key 'etcd'");
+}
+
+TEST_CASE("run_on: values, and any/host only in cluster mode", "[config][cluster]") {
+  auto r = load(R"(
+jobs:
+  a: {schedule: "@daily", command: [/bin/true], run_on: any}
+)");
+  CHECK(only_error(r).message.find("needs a cluster: section") != std::string::npos);
+  CHECK(only_error(r).key_path == "jobs.a.run_on");
+
+  r = load(R"(
+cluster: {etcd: http://127.0.0.1:2379}
+jobs:
+  a: {schedule: "@every 1m", command: [/bin/true], run_on: any}
+  b: {schedule: "@daily", command: [/bin/true], run_on: somewhere}
+  c: {schedule: "@daily", command: [/bin/true], run_on: "host bad name"}
+)");
+  INFO(dump(r));
+  REQUIRE(r.errors.size() == 3);
+  CHECK(error_at(r, "jobs.a.run_on").message.find("needs a cron schedule") != std::string::npos);
+  CHECK(error_at(r, "jobs.b.run_on").message.find("expected any, all or host NAME") != std::string::npos);
+  CHECK(error_at(r, "jobs.c.run_on").pos.line == 5);
+
+  // cluster: belongs to the main file.
+  FakeWorld world;
+  world.files["/etc/tend/conf.d/x.yaml"] = "cluster: {etcd: http://127.0.0.1:2379}\n";
+  r = load("include: [conf.d/x.yaml]\n", world);
+  CHECK(only_error(r).message.find("only allowed in the main config file") != std::string::npos);
 }

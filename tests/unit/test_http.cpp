@@ -31,7 +31,9 @@
 
 #include "http/client.hpp"
 #include "http/curl_detail.hpp"
+#include "http/url.hpp"
 #include "support/http_test_server.hpp"
+#include "support/test_pki.hpp"
 #include "util/time.hpp"
 
 extern char** environ;
@@ -301,6 +303,27 @@ TEST_CASE("redirects are reported unless following is asked for", "[http]") {
   CHECK(looped.error == "too many redirects (more than 5)");
 }
 
+TEST_CASE("custom headers follow a redirect only to the same origin", "[http][security]") {
+  HttpTestServer server;
+  HttpTestServer other;  // another port: another origin
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+  Request same = get(server.url("/to-echo"));
+  same.follow_redirects = true;
+  same.headers = {{"X-Api-Key", "s3cret-key"}};
+  const Response kept = fetch(io, *client, same);
+  REQUIRE(kept.status == 200);
+  CHECK(kept.headers.at("x-echo-x-api-key") == "s3cret-key");
+
+  Request away = get(server.url("/to-port/" + std::to_string(other.port())));
+  away.follow_redirects = true;
+  away.headers = {{"X-Api-Key", "s3cret-key"}};
+  const Response dropped = fetch(io, *client, away);
+  REQUIRE(dropped.status == 200);
+  CHECK(dropped.headers.count("x-echo-x-api-key") == 0);  // the other host never saw our key
+  CHECK(dropped.headers.at("x-echo-method") == "GET");
+}
+
 TEST_CASE("a connection closed without an answer is a one-line failure without secrets", "[http]") {
   HttpTestServer server;
   asio::io_context io;
@@ -552,16 +575,18 @@ TEST_CASE("connections are reused unless a fresh one is asked for", "[http]") {
 
 namespace {
 
-// `openssl s_server -www` on a loopback port, killed (by its pid) when this goes.
+// `openssl s_server -www` on a loopback port, killed (by its pid) when this goes. `extra` goes on
+// its command line (e.g. -Verify 1 -CAfile ca.pem to require a client certificate).
 class TlsServer {
  public:
-  TlsServer(const fs::path& cert, const fs::path& key) {
+  TlsServer(const fs::path& cert, const fs::path& key, const std::vector<std::string>& extra = {}) {
     port_ = closed_port();
     const std::string accept = "127.0.0.1:" + std::to_string(port_);
     const std::string cert_s = cert.string();
     const std::string key_s = key.string();
     std::vector<std::string> args = {"openssl", "s_server", "-www", "-quiet", "-accept",
                                      accept,    "-cert",    cert_s, "-key",   key_s};
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) {
       argv.push_back(a.data());
@@ -665,6 +690,46 @@ TEST_CASE("TLS: verification, and the leaf certificate's expiry", "[http][tls]")
   CHECK(ahead <= 72h);
 }
 
+TEST_CASE("TLS: a private CA and a client certificate (mutual TLS)", "[http][tls]") {
+  TempDir dir;
+  tend::test::TestPki pki;
+  REQUIRE(tend::test::make_test_pki(dir.path, pki));
+  // -Verify 1: the handshake fails without a client certificate signed by the CA.
+  TlsServer tls(pki.server_cert, pki.server_key, {"-Verify", "1", "-CAfile", pki.ca.string()});
+  REQUIRE(tls.wait_ready());
+  asio::io_context io;
+  auto client = tend::http::make_curl_client(io);
+
+  Request mutual = get(tls.url());
+  mutual.tls_ca = pki.ca.string();
+  mutual.tls_cert = pki.client_cert.string();
+  mutual.tls_key = pki.client_key.string();
+  const Response ok = fetch(io, *client, mutual);
+  CHECK(ok.failure == Failure::none);
+  CHECK(ok.status == 200);
+
+  Request no_client_cert = mutual;
+  no_client_cert.tls_cert.clear();
+  no_client_cert.tls_key.clear();
+  no_client_cert.fresh_connection = true;  // not the connection the certificate opened
+  const Response refused = fetch(io, *client, no_client_cert);
+  CHECK(refused.failure != Failure::none);
+  CHECK(refused.status == 0);
+
+  Request wrong_ca = mutual;
+  wrong_ca.tls_ca = pki.other_ca.string();
+  wrong_ca.fresh_connection = true;
+  const Response unverified = fetch(io, *client, wrong_ca);
+  CHECK(unverified.failure == Failure::tls);
+  CHECK(unverified.error.rfind("tls: ", 0) == 0);
+
+  Request missing_key = mutual;
+  missing_key.tls_key = (dir.path / "absent.key").string();
+  missing_key.fresh_connection = true;
+  const Response bad_key = fetch(io, *client, missing_key);
+  CHECK(bad_key.failure == Failure::tls);
+}
+
 // --- pure parts ------------------------------------------------------------------------------------
 
 TEST_CASE("failure classification and error text", "[http][detail]") {
@@ -693,6 +758,38 @@ TEST_CASE("failure classification and error text", "[http][detail]") {
   CHECK(leaky == "failed for https://api.example.com:8443 and *** and ***");
 }
 
+TEST_CASE("one URL type: config validation, redaction and transfers parse alike", "[http][url]") {
+  using tend::http::Url;
+  CHECK(Url::parse("ftp://x/").error() == "url must start with http:// or https://");
+  CHECK(Url::parse("http://").error() == "url has no host");
+  CHECK(Url::parse("http://h:99999/").error() == "url port must be a number from 1 to 65535");
+  CHECK(Url::parse("http://h/a b").error() == "url must not contain spaces or control characters");
+  auto u = Url::parse("https://user:pa55word@hooks.example:8443/services/T0/B0/SECRETTOKEN?token=abcd#frag");
+  REQUIRE(u);
+  CHECK(u->scheme() == "https");
+  CHECK(u->host() == "hooks.example");
+  CHECK(u->port() == 8443);
+  CHECK(u->origin() == "https://hooks.example:8443");
+  // Every piece that may carry a secret is scrubbed, whole or echoed in parts by a server.
+  const std::string echoed = "POST " + u->text() +
+                             " failed; Cannot POST /services/T0/B0/SECRETTOKEN; token abcd; "
+                             "user pa55word; SECRETTOKEN";
+  const std::string clean = u->scrub(echoed);
+  INFO(clean);
+  CHECK(clean.find("SECRETTOKEN") == std::string::npos);
+  CHECK(clean.find("pa55word") == std::string::npos);
+  CHECK(clean.find("abcd") == std::string::npos);
+  CHECK(clean.find("https://hooks.example:8443") != std::string::npos);
+  CHECK(tend::http::redact_url("https://hooks.slack.com/services/T000/B000/XXXXSECRET") == "https://hooks.slack.com");
+  CHECK(tend::http::redact_url("https://user:pa55@example.com:8443/x?token=abc#f") == "https://example.com:8443");
+  CHECK(tend::http::redact_url("http://127.0.0.1:3000/health?key=s3cret") == "http://127.0.0.1:3000");
+  CHECK(tend::http::redact_url("not a url s3cret") == "(redacted)");
+  // A URL the transfer would refuse is refused before it is sent, with the config's words.
+  tend::http::Request bad;
+  bad.url = "http://h:0/";
+  CHECK(tend::http::detail::check_request(bad).error() == "invalid request: url port must be a number from 1 to 65535");
+}
+
 TEST_CASE("origins and redaction", "[http][detail]") {
   using tend::http::detail::origin_of;
   using tend::http::detail::redact;
@@ -708,22 +805,22 @@ TEST_CASE("requests are checked before they are sent", "[http][detail]") {
   using tend::http::detail::check_request;
   Request ok = get("http://h/");
   ok.method = "patch";
-  CHECK_FALSE(check_request(ok).has_value());
+  CHECK(check_request(ok).ok());
   CHECK(ok.method == "PATCH");
   Request bad_method = get("http://h/");
   bad_method.method = "GET /x HTTP/1.1\r\n";
-  CHECK(check_request(bad_method) == "invalid request: method");
+  CHECK(check_request(bad_method).error() == "invalid request: method");
   Request bad_name = get("http://h/");
   bad_name.headers = {{"X A", "v"}};
-  CHECK(check_request(bad_name) == "invalid request: header name");
+  CHECK(check_request(bad_name).error() == "invalid request: header name");
   Request bad_value = get("http://h/");
   bad_value.headers = {{"Authorization", "Bearer x\nX-Evil: 1"}};
-  CHECK(check_request(bad_value) == "invalid request: header Authorization");
+  CHECK(check_request(bad_value).error() == "invalid request: header Authorization");
   Request no_timeout = get("http://h/");
   no_timeout.timeout = 0ms;
-  CHECK(check_request(no_timeout) == "invalid request: timeout must be positive");
+  CHECK(check_request(no_timeout).error() == "invalid request: timeout must be positive");
   Request no_url;
-  CHECK(check_request(no_url) == "invalid request: no url");
+  CHECK(check_request(no_url).error() == "invalid request: no url");
 }
 
 TEST_CASE("certificate dates as OpenSSL prints them", "[http][detail]") {

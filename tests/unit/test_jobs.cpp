@@ -7,8 +7,9 @@
 #include <boost/asio/io_context.hpp>
 #include <catch.hpp>
 #include <filesystem>
+#include <map>
 
-#include "jobs/manager.hpp"
+#include "jobs/job.hpp"
 #include "jobs/retry.hpp"
 #include "support/fake_launcher.hpp"
 #include "support/manual_clock.hpp"
@@ -50,13 +51,13 @@ struct Fixture {
   Fixture& operator=(const Fixture&) = delete;
 
   /// A job of this fixture, stopped when the fixture ends.
-  std::shared_ptr<jobs::Job> make(const config::JobConfig& cfg) {
-    made.push_back(std::make_shared<jobs::Job>(*ctx, cfg, std::nullopt));
+  std::shared_ptr<jobs::Job> make(const jobs::JobConfig& cfg) {
+    made.push_back(std::make_shared<jobs::Job>(*ctx, cfg));
     return made.back();
   }
 
-  config::JobConfig job(const std::string& schedule) {
-    config::JobConfig c;
+  jobs::JobConfig job(const std::string& schedule) {
+    jobs::JobConfig c;
     c.name = "backup";
     c.schedule = *schedule::parse_schedule(schedule, nullptr);
     c.command = {"/bin/true"};
@@ -83,7 +84,7 @@ struct Fixture {
   std::vector<std::string> events_named(const std::string& event, events::Status status) const {
     std::vector<std::string> out;
     for (const auto& e : published) {
-      if (e.event == event && e.status == status) {
+      if (e.type->name == event && e.status == status) {
         out.push_back(e.summary);
       }
     }
@@ -106,21 +107,21 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("retry delays: fixed and exponential", "[jobs][retry]") {
-  config::RetryConfig r{3, 10s, config::Backoff::exponential};
+  jobs::RetryConfig r{3, 10s, jobs::Backoff::exponential};
   CHECK(jobs::retry_delay(r, 2) == 10s);
   CHECK(jobs::retry_delay(r, 3) == 20s);
   CHECK(jobs::retry_delay(r, 4) == 40s);
   CHECK(jobs::retry_delay(r, 40) == 1h);  // capped
-  r.backoff = config::Backoff::fixed;
+  r.backoff = jobs::Backoff::fixed;
   CHECK(jobs::retry_delay(r, 4) == 10s);
 }
 
 TEST_CASE("a failing job is retried at the backoff times, then alerts once", "[jobs][retry]") {
   Fixture f;
   auto cfg = f.job("0 0 1 1 *");
-  cfg.retries = {3, 10s, config::Backoff::exponential};
+  cfg.retries = {3, 10s, jobs::Backoff::exponential};
   auto job = f.make(cfg);
-  job->start(std::nullopt, true);
+  job->start(entries::Saved{});
   auto t0 = f.clock.mono_now();
   REQUIRE(job->run_now(nullptr).ok());
   REQUIRE(f.launcher.spawned.size() == 1);
@@ -156,7 +157,7 @@ TEST_CASE("a failing job is retried at the backoff times, then alerts once", "[j
 TEST_CASE("success after failure resolves the alert", "[jobs]") {
   Fixture f;
   auto job = f.make(f.job("0 0 1 1 *"));
-  job->start(std::nullopt, true);
+  job->start(entries::Saved{});
   REQUIRE(job->run_now(nullptr).ok());
   f.launcher.exit(0, 2);
   REQUIRE(job->run_now(nullptr).ok());
@@ -170,7 +171,7 @@ TEST_CASE("success after failure resolves the alert", "[jobs]") {
 TEST_CASE("cron ticks fire at their times, in virtual time", "[jobs][schedule]") {
   Fixture f;  // starts at 10:00:01
   auto job = f.make(f.job("*/5 * * * *"));
-  job->start(std::nullopt, true);
+  job->start(entries::Saved{});
   CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T10:05:00Z");
   f.clock.advance(298s);  // 10:04:59
   CHECK(f.launcher.spawned.empty());
@@ -188,7 +189,7 @@ TEST_CASE("cron ticks fire at their times, in virtual time", "[jobs][schedule]")
 TEST_CASE("a cron tick never starts before its second, whatever the monotonic clock says", "[jobs][schedule]") {
   Fixture f;  // starts at 10:00:01
   auto job = f.make(f.job("* * * * * *"));
-  job->start(std::nullopt, true);
+  job->start(entries::Saved{});
   // The wall clock falls 0.6 ms behind the monotonic one after the timer was set (a slewing NTP):
   // when the timer is due, the wall clock still says 10:00:01.9994.
   f.clock.step_wall(-600us);
@@ -204,7 +205,7 @@ TEST_CASE("overlap: forbid skips and tells, allow overlaps, replace stops the ol
   SECTION("forbid") {
     Fixture f;
     auto job = f.make(f.job("* * * * *"));
-    job->start(std::nullopt, true);
+    job->start(entries::Saved{});
     f.clock.advance(59s);  // 10:01:00
     REQUIRE(f.launcher.spawned.size() == 1);
     f.clock.advance(60s);  // 10:02:00: still running
@@ -218,9 +219,9 @@ TEST_CASE("overlap: forbid skips and tells, allow overlaps, replace stops the ol
   SECTION("allow") {
     Fixture f;
     auto cfg = f.job("* * * * *");
-    cfg.concurrency = config::Concurrency::allow;
+    cfg.concurrency = jobs::Concurrency::allow;
     auto job = f.make(cfg);
-    job->start(std::nullopt, true);
+    job->start(entries::Saved{});
     f.clock.advance(119s);
     CHECK(f.launcher.spawned.size() == 2);
     CHECK(job->status().running_count == 2);
@@ -228,9 +229,9 @@ TEST_CASE("overlap: forbid skips and tells, allow overlaps, replace stops the ol
   SECTION("replace") {
     Fixture f;
     auto cfg = f.job("* * * * *");
-    cfg.concurrency = config::Concurrency::replace;
+    cfg.concurrency = jobs::Concurrency::replace;
     auto job = f.make(cfg);
-    job->start(std::nullopt, true);
+    job->start(entries::Saved{});
     f.clock.advance(119s);
     REQUIRE(f.launcher.spawned.size() == 2);
     CHECK(f.launcher.spawned[0].stop_requested);
@@ -246,7 +247,7 @@ TEST_CASE("ticks missed while down are reported, and caught up once", "[jobs][mi
   cfg.catch_up = true;
   auto job = f.make(cfg);
   // Last handled tick 08:55 → 09:00 .. 10:00 were missed: 7 ticks.
-  int missed = job->start(at("2026-11-21T08:55:00Z"), true);
+  int missed = job->start(entries::Saved{std::nullopt, at("2026-11-21T08:55:00Z"), true});
   CHECK(missed == 7);
   REQUIRE(f.events_named("missed", events::Status::firing).size() == 1);
   CHECK(f.events_named("missed", events::Status::firing)[0].find("missed 7 ticks") != std::string::npos);
@@ -258,7 +259,7 @@ TEST_CASE("ticks missed while down are reported, and caught up once", "[jobs][mi
   SECTION("without catch_up nothing runs") {
     Fixture g;
     auto job2 = g.make(g.job("*/10 * * * *"));
-    CHECK(job2->start(at("2026-11-21T09:45:00Z"), true) == 2);
+    CHECK(job2->start(entries::Saved{std::nullopt, at("2026-11-21T09:45:00Z"), true}) == 2);
     CHECK(g.launcher.spawned.empty());
   }
 }
@@ -268,7 +269,7 @@ TEST_CASE("warn_after raises slow while running, resolved when it ends", "[jobs]
   auto cfg = f.job("0 0 1 1 *");
   cfg.warn_after = 3min;
   auto job = f.make(cfg);
-  job->start(std::nullopt, true);
+  job->start(entries::Saved{});
   REQUIRE(job->run_now(nullptr).ok());
   f.clock.advance(179s);
   CHECK(f.events_named("slow", events::Status::firing).empty());
@@ -281,7 +282,7 @@ TEST_CASE("warn_after raises slow while running, resolved when it ends", "[jobs]
 TEST_CASE("pause holds ticks; --for resumes by itself", "[jobs][pause]") {
   Fixture f;
   auto job = f.make(f.job("* * * * *"));
-  job->start(std::nullopt, true);
+  job->start(entries::Saved{});
   job->pause(f.clock.now() + 150s);
   f.clock.advance(119s);  // ticks at 10:01 and 10:02 held
   CHECK(f.launcher.spawned.empty());
@@ -294,7 +295,7 @@ TEST_CASE("pause holds ticks; --for resumes by itself", "[jobs][pause]") {
 TEST_CASE("a wall-clock step re-plans the next tick", "[jobs][clock]") {
   Fixture f;
   auto job = f.make(f.job("0 12 * * *"));
-  job->start(std::nullopt, true);
+  job->start(entries::Saved{});
   CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T12:00:00Z");
   f.clock.step_wall(90min);  // now 11:30:01 but the timer still waits ~2h of monotonic time
   job->replan();
@@ -305,7 +306,7 @@ TEST_CASE("a wall-clock step re-plans the next tick", "[jobs][clock]") {
 TEST_CASE("a tick the wall clock jumped over runs once, at once", "[jobs][clock]") {
   Fixture f;  // 10:00:01
   auto job = f.make(f.job("0 * * * *"));
-  job->start(std::nullopt, true);
+  job->start(entries::Saved{});
   f.clock.step_wall(3h);  // 13:00:01: the 11:00, 12:00 and 13:00 ticks were jumped over
   job->replan();
   CHECK(f.launcher.spawned.size() == 1);
@@ -317,25 +318,109 @@ TEST_CASE("a tick the wall clock jumped over runs once, at once", "[jobs][clock]
   CHECK(f.launcher.spawned.size() == 2);
 }
 
-TEST_CASE("reload diff: unchanged jobs keep their timers, changed and removed are reported", "[jobs][reload]") {
-  Fixture f;
-  jobs::Manager m(*f.ctx);
-  auto a = f.job("*/5 * * * *");
-  a.name = "a";
-  auto b = f.job("*/7 * * * *");
-  b.name = "b";
-  state::Loaded none;
-  m.start({a, b}, none);
-  auto a_job = m.find("a");
-  auto c = f.job("0 * * * *");
-  c.name = "c";
-  b.timeout = 5min;
-  auto diff = m.apply({a, b, c});
-  CHECK(diff.added == std::vector<std::string>{"c"});
-  CHECK(diff.changed == std::vector<std::string>{"b"});
-  CHECK(diff.removed.empty());
-  CHECK(m.find("a") == a_job);  // same object: state and next run kept
-  diff = m.apply({a});
-  CHECK(diff.removed == std::vector<std::string>{"b", "c"});
-  m.shutdown([] {});
+namespace {
+
+// Cluster mode as a job sees it: claims wait here until the test answers them.
+struct FakeCluster final : entries::Cluster {
+  struct Grant final : entries::Cluster::Grant {
+    explicit Grant(FakeCluster& c) : cluster(c) {}
+    void finished(std::int64_t run_id, const std::string& outcome, const std::string& reason,
+                  std::int64_t /*duration_ms*/) override {
+      cluster.results.push_back(outcome + " " + std::to_string(run_id) + " " + reason);
+    }
+    FakeCluster& cluster;
+  };
+  struct Pending {
+    std::string job;
+    WallTime tick;
+    bool catch_up;
+    Granted done;
+  };
+  [[nodiscard]] const std::string& node() const override { return name; }
+  void claim(const std::string& job, WallTime tick, bool catch_up, Granted done) override {
+    pending.push_back({job, tick, catch_up, std::move(done)});
+  }
+  void attach(const std::string& job, Listener listener) override { attached[job] = std::move(listener); }
+  void detach(const std::string& job) override { attached.erase(job); }
+  /// Answer the oldest claim: won (a grant) or lost.
+  void answer(bool won) {
+    REQUIRE_FALSE(pending.empty());
+    auto p = std::move(pending.front());
+    pending.erase(pending.begin());
+    p.done(won ? std::make_shared<Grant>(*this) : nullptr);
+  }
+  std::string name = "web-1";
+  std::vector<Pending> pending;
+  std::map<std::string, Listener> attached;
+  std::vector<std::string> results;
+};
+
+}  // namespace
+
+TEST_CASE("run_on: any claims each tick first and runs only what it won; host NAME elsewhere never runs",
+          "[jobs][cluster]") {
+  FakeCluster cluster;  // outlives the jobs
+  Fixture f;            // 10:00:01
+  f.ctx->cluster = &cluster;
+  auto cfg = f.job("* * * * * *");
+  cfg.run_on.mode = jobs::RunOn::Mode::any;
+  auto job = f.make(cfg);
+  job->start(entries::Saved{});
+  CHECK(cluster.attached.count("backup") == 1);  // takes lost hosts' ticks
+  CHECK(job->status_entry().at("run_on").as_string() == "any");
+
+  f.clock.advance(1s);  // 10:00:02: claimed, not started
+  REQUIRE(cluster.pending.size() == 1);
+  CHECK(format_iso8601(cluster.pending[0].tick) == "2026-11-21T10:00:02Z");
+  CHECK_FALSE(cluster.pending[0].catch_up);
+  CHECK(f.launcher.spawned.empty());
+  cluster.answer(false);  // another host has it
+  CHECK(f.launcher.spawned.empty());
+
+  f.clock.advance(1s);  // 10:00:03: won
+  cluster.answer(true);
+  REQUIRE(f.launcher.spawned.size() == 1);
+  f.launcher.exit(0, 0);
+  REQUIRE(cluster.results.size() == 1);
+  CHECK(cluster.results[0].rfind("success ", 0) == 0);
+
+  // A run it had started on a host that was lost: one failure alert that says so, with the reason
+  // as a label; the job's next success resolves it.
+  REQUIRE(f.events_named("failure", events::Status::firing).empty());
+  cluster.attached.at("backup").interrupted(at("2026-11-21T10:00:00Z"), "web-2");
+  const auto lost = f.events_named("failure", events::Status::firing);
+  REQUIRE(lost.size() == 1);
+  CHECK(lost[0].find("web-2 was lost while it ran (host_lost)") != std::string::npos);
+  CHECK(f.published.back().labels.at("reason") == "host_lost");
+  CHECK(f.published.back().labels.at("node") == "web-2");
+  f.clock.advance(1s);
+  cluster.answer(false);  // 10:00:03's: another host's
+  f.clock.advance(1s);
+  cluster.answer(true);
+  REQUIRE(f.launcher.spawned.size() == 2);
+  f.launcher.exit(1, 0);
+  CHECK(f.events_named("failure", events::Status::resolved).size() == 1);
+
+  // A tick given by the cluster (taken over from a lost host) runs like a scheduled one.
+  cluster.attached.at("backup").given(at("2026-11-21T10:00:01Z"), std::make_shared<FakeCluster::Grant>(cluster));
+  REQUIRE(f.launcher.spawned.size() == 3);
+  f.launcher.exit(2, 0);
+  CHECK(cluster.results.size() == 3);
+
+  // Removed by reload: no longer takes ticks.
+  job->retire();
+  CHECK(cluster.attached.empty());
+
+  auto other = f.job("* * * * * *");
+  other.name = "mail";
+  other.run_on = {jobs::RunOn::Mode::host, "web-2"};
+  auto elsewhere = f.make(other);
+  elsewhere->start(entries::Saved{});
+  const auto before = f.launcher.spawned.size();
+  f.clock.advance(3s);
+  CHECK(f.launcher.spawned.size() == before);
+  CHECK(cluster.pending.size() <= 3);  // only `backup`'s late claims, none of mail's
+  for (const auto& p : cluster.pending) {
+    CHECK(p.job == "backup");
+  }
 }

@@ -7,9 +7,10 @@
 #include <catch.hpp>
 #include <filesystem>
 
-#include "probes/manager.hpp"
+#include "probes/probe.hpp"
 #include "support/fake_http.hpp"
 #include "support/manual_clock.hpp"
+#include "util/text.hpp"
 
 using namespace tend;
 using namespace std::chrono_literals;
@@ -36,8 +37,8 @@ struct Fixture {
     store->start(clock.now());
     ctx = std::make_unique<probes::Context>(
         probes::Context{clock, http, *store, bus, [this] { return ++run_id; },
-                        [this](const config::RemedyConfig&) -> Expected<std::unique_ptr<remedies::Remedy>> {
-                          return std::unique_ptr<remedies::Remedy>(std::make_unique<FakeRemedy>(restarts));
+                        [this](const remedies::RemedyConfig&) -> std::unique_ptr<remedies::Remedy> {
+                          return std::make_unique<FakeRemedy>(restarts);
                         }});
     bus.subscribe([this](const events::Event& e) { published.push_back(e); });
   }
@@ -48,17 +49,15 @@ struct Fixture {
   Fixture(const Fixture&) = delete;
   Fixture& operator=(const Fixture&) = delete;
 
-  static config::ProbeConfig probe(bool with_remedy = true) {
-    config::ProbeConfig p;
+  static probes::ProbeConfig probe(bool with_remedy = true) {
+    probes::ProbeConfig p;
     p.name = "api";
     p.url = "http://127.0.0.1:3000/health?token=s3cret";
     p.interval = 10s;
     p.timeout = 2s;
     p.failure_threshold = 3;
     if (with_remedy) {
-      config::RemedyConfig r;
-      r.type = "exec";
-      r.argv = {"true"};
+      auto r = *remedies::parse_restart("{exec: [\"true\"]}");
       r.settle = 5s;
       r.max_restarts = 3;
       r.window = 15min;
@@ -79,7 +78,7 @@ struct Fixture {
   int count(const std::string& event, events::Status status) const {
     int n = 0;
     for (const auto& e : published) {
-      n += (e.event == event && e.status == status) ? 1 : 0;
+      n += (e.type->name == event && e.status == status) ? 1 : 0;
     }
     return n;
   }
@@ -119,7 +118,7 @@ TEST_CASE("verdicts: one precise reason", "[probes][evaluate]") {
   CHECK(probes::evaluate(cfg, re->get(), FakeHttp::ok(200, "v1.2")).up);
   CHECK(probes::evaluate(cfg, re->get(), FakeHttp::ok(200, "v1")).reason.rfind("body mismatch", 0) == 0);
   CHECK_FALSE(probes::BodyRegex::compile("([a-z]").ok());
-  cfg.expect.json = config::JsonExpect{"/db/status", "ok"};
+  cfg.expect.json = probes::JsonExpect{"/db/status", "ok"};
   CHECK(probes::evaluate(cfg, nullptr, FakeHttp::ok(200, R"({"db":{"status":"ok"}})")).up);
   CHECK(probes::evaluate(cfg, nullptr, FakeHttp::ok(200, R"({"db":{"status":"down"}})")).reason ==
         "body mismatch: /db/status is 'down', expected 'ok'");
@@ -131,10 +130,26 @@ TEST_CASE("verdicts: one precise reason", "[probes][evaluate]") {
   CHECK(probes::evaluate(cfg, nullptr, slow).reason == "latency 2.4s > 2s");
 }
 
+// Found by fuzz_probe_response: the reason quoted the first 80 bytes of the server's value (and of
+// the expectation), cutting a character in half; that reason is stored, shown and sent.
+TEST_CASE("a reason quoting the body cuts it on a character boundary", "[probes][evaluate][fuzz]") {
+  auto cfg = Fixture::probe(false);
+  cfg.expect.json = probes::JsonExpect{"/status", "up"};
+  const std::string value = std::string(79, 'x') + "\u00e9t\u00e9";  // the 80th byte starts an é
+  const auto verdict = probes::evaluate(cfg, nullptr, FakeHttp::ok(200, R"({"status":")" + value + R"("})"));
+  CHECK(verdict.reason == "body mismatch: /status is '" + std::string(79, 'x') + "', expected 'up'");
+  CHECK(valid_utf8(verdict.reason) == verdict.reason);
+
+  cfg.expect.json.reset();
+  cfg.expect.body_contains = std::string(79, 'y') + "\u2713";
+  const auto contains = probes::evaluate(cfg, nullptr, FakeHttp::ok(200, "nope"));
+  CHECK(contains.reason == "body mismatch: no '" + std::string(79, 'y') + "'");
+}
+
 TEST_CASE("thresholds: down after 3 failures, up again after one success", "[probes][state]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false), std::nullopt);
-  p->start();
+  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false));
+  p->start(entries::Saved{});
   f.tick(FakeHttp::ok());
   CHECK(p->status().state == probes::State::up);
   f.tick(FakeHttp::refused());
@@ -157,8 +172,8 @@ TEST_CASE("thresholds: down after 3 failures, up again after one success", "[pro
 
 TEST_CASE("probes keep their interval on the monotonic clock", "[probes][timing]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false), std::nullopt);
-  p->start();
+  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false));
+  p->start(entries::Saved{});
   f.clock.advance(5s);  // first probe within the spread
   REQUIRE(f.http.sent == 1);
   const auto first = f.clock.mono_now();
@@ -179,8 +194,8 @@ TEST_CASE("probes keep their interval on the monotonic clock", "[probes][timing]
 
 TEST_CASE("verified remediation: restart, settle, probe, restarted", "[probes][remedy]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(), std::nullopt);
-  p->start();
+  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe());
+  p->start(entries::Saved{});
   for (int i = 0; i < 3; ++i) {
     f.tick(FakeHttp::ok(500));
   }
@@ -196,9 +211,9 @@ TEST_CASE("verified remediation: restart, settle, probe, restarted", "[probes][r
   SECTION("notify: failures keeps a successful restart quiet") {
     Fixture g;
     auto cfg = Fixture::probe();
-    cfg.remedy->notify = config::RemedyNotify::failures;
-    auto q = std::make_shared<probes::Probe>(*g.ctx, cfg, std::nullopt);
-    q->start();
+    cfg.remedy->notify = remedies::Notify::failures;
+    auto q = std::make_shared<probes::Probe>(*g.ctx, cfg);
+    q->start(entries::Saved{});
     for (int i = 0; i < 3; ++i) {
       g.tick(FakeHttp::ok(500));
     }
@@ -212,8 +227,8 @@ TEST_CASE("verified remediation: restart, settle, probe, restarted", "[probes][r
 
 TEST_CASE("a restart that does not bring the probe back is restart_failed", "[probes][remedy]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(), std::nullopt);
-  p->start();
+  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe());
+  p->start(entries::Saved{});
   for (int i = 0; i < 3; ++i) {
     f.tick(FakeHttp::ok(500));
   }
@@ -221,12 +236,12 @@ TEST_CASE("a restart that does not bring the probe back is restart_failed", "[pr
   f.clock.advance(5s);
   REQUIRE(f.http.answer(FakeHttp::ok(503)));
   CHECK(f.count("restart_failed", events::Status::firing) == 1);
-  CHECK(f.published.back().event != "restarted");
+  CHECK(f.published.back().type != &events::types::probe_restarted);
 
   SECTION("and a remedy that itself fails is restart_failed with its reason") {
     Fixture g;
-    auto q = std::make_shared<probes::Probe>(*g.ctx, Fixture::probe(), std::nullopt);
-    q->start();
+    auto q = std::make_shared<probes::Probe>(*g.ctx, Fixture::probe());
+    q->start(entries::Saved{});
     for (int i = 0; i < 3; ++i) {
       g.tick(FakeHttp::ok(500));
     }
@@ -238,8 +253,8 @@ TEST_CASE("a restart that does not bring the probe back is restart_failed", "[pr
 
 TEST_CASE("circuit breaker: exactly max_restarts, one restart_limit, re-armed after cooldown", "[probes][remedy]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(), std::nullopt);
-  p->start();
+  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe());
+  p->start(entries::Saved{});
   // A target that never recovers, for 10 minutes (inside the 15-minute window).
   for (int i = 0; i < 60; ++i) {
     if (f.restarts.size() > 0 && f.restarts.back()) {
@@ -261,8 +276,8 @@ TEST_CASE("the breaker re-arms as soon as the probe is up again", "[probes][reme
   Fixture f;
   auto cfg = Fixture::probe();
   cfg.remedy->max_restarts = 1;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, cfg, std::nullopt);
-  p->start();
+  auto p = std::make_shared<probes::Probe>(*f.ctx, cfg);
+  p->start(entries::Saved{});
   for (int i = 0; i < 3; ++i) {
     f.tick(FakeHttp::ok(500));
   }
@@ -278,8 +293,8 @@ TEST_CASE("the breaker re-arms as soon as the probe is up again", "[probes][reme
 
 TEST_CASE("pause holds probing and restarts", "[probes][pause]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(), std::nullopt);
-  p->start();
+  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe());
+  p->start(entries::Saved{});
   f.tick(FakeHttp::ok());
   const int sent = f.http.sent;
   p->pause(f.clock.now() + 10min);
@@ -293,8 +308,8 @@ TEST_CASE("pause holds probing and restarts", "[probes][pause]") {
 
 TEST_CASE("a certificate close to expiry raises cert_expiring once", "[probes][tls]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false), std::nullopt);
-  p->start();
+  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false));
+  p->start(entries::Saved{});
   auto r = FakeHttp::ok();
   r.cert_expiry = f.clock.now() + 3 * 24h;
   f.tick(r);
@@ -307,8 +322,8 @@ TEST_CASE("a certificate close to expiry raises cert_expiring once", "[probes][t
 
 TEST_CASE("history keeps every change and one sample a minute, not a row per result", "[probes]") {
   Fixture f;
-  auto probe = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false), std::nullopt);
-  probe->start();
+  auto probe = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false));
+  probe->start(entries::Saved{});
   auto rows = [&] {
     std::vector<state::RunRecord> out;
     bool done = false;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -256,6 +257,50 @@ TEST_CASE("put_run then history: newest first, fields round-trip, limit, no outp
   }
 }
 
+TEST_CASE("recent: a job's last runs, a probe's last 24 h by the hour, for the status page", "[state]") {
+  Fixture f;
+  Store s(f.io, f.db());
+  s.start(at(1'000));
+  constexpr std::int64_t hour = 3'600'000;
+  const std::int64_t since = 10 * hour;
+  std::int64_t id = 0;
+  for (int i = 0; i < 30; ++i) {
+    s.put_run(make_run("backup", ++id, 1, since + i * 1'000));
+  }
+  // A probe sampled every 10 minutes for 30 hours (6 before `since`): up, but down once in the
+  // hour starting at since + 3 h, restarted once in the next; each hour's latency 10 ms + hour.
+  for (std::int64_t t = since - 6 * hour; t < since + 24 * hour; t += hour / 6) {
+    RunRecord r = make_run("api", ++id, 1, t);
+    r.kind = "probe";
+    const std::int64_t h = (t - since) / hour;
+    r.outcome = t == since + 3 * hour + 20 * 60'000 ? "down" : t == since + 4 * hour ? "restarted" : "up";
+    r.duration_ms = 10 + (t >= since ? h : 0);
+    s.put_run(r);
+  }
+  std::optional<std::map<std::string, std::vector<RunRecord>>> got;
+  s.recent({"backup", "api", "nothing"}, 20, at(since), [&](auto m) { got = std::move(m); });
+  REQUIRE(f.run_until([&] { return got.has_value(); }));
+  const auto& backup = got->at("backup");
+  REQUIRE(backup.size() == 20);
+  CHECK(backup.front().run_id == 30);  // newest first
+  CHECK(backup.back().run_id == 11);
+  CHECK(backup.front().output.empty());
+  const auto& api = got->at("api");
+  REQUIRE(api.size() == 24);  // one per hour since `since`, nothing before it
+  CHECK(api.front().started_at == at(since + 23 * hour));
+  CHECK(api.back().started_at == at(since));
+  CHECK(api.back().kind == "probe");
+  std::map<std::string, int> outcomes;
+  for (const auto& r : api) {
+    ++outcomes[r.outcome];
+  }
+  CHECK(outcomes == std::map<std::string, int>{{"down", 1}, {"restarted", 1}, {"up", 22}});
+  CHECK(api[24 - 1 - 3].outcome == "down");
+  CHECK(api[24 - 1 - 4].outcome == "restarted");
+  CHECK(api[24 - 1 - 5].duration_ms == 15);  // the hour's mean latency
+  CHECK(got->at("nothing").empty());
+}
+
 TEST_CASE("state survives a restart; clean and unclean stops; open runs become interrupted", "[state]") {
   Fixture f;
   {
@@ -472,9 +517,9 @@ TEST_CASE("a failing write is logged rate-limited, counted, and does not stop ot
                            Catch::Contains("entry= run=2 attempt=1"));
 }
 
-TEST_CASE("the constructor throws with the path when the database cannot be opened", "[state]") {
+TEST_CASE("bad state is survived: a corrupt or unreadable database is moved aside for a fresh one", "[state]") {
   Fixture f;
-  SECTION("missing directory") {
+  SECTION("missing directory: nothing to move aside, the daemon cannot start") {
     const std::string path = (f.dir.path / "missing" / "tend.db").string();
     CHECK_THROWS_WITH(Store(f.io, path), Catch::StartsWith("cannot open state database " + path + ": "));
   }
@@ -483,16 +528,49 @@ TEST_CASE("the constructor throws with the path when the database cannot be open
       std::ofstream out(f.db(), std::ios::binary);
       out << std::string(4096, 'x');
     }
-    CHECK_THROWS_WITH(Store(f.io, f.db()), Catch::StartsWith("cannot open state database " + f.db() + ": ") &&
-                                               Catch::Contains("not a database"));
+    Store s(f.io, f.db());
+    const auto reset = s.reset();
+    REQUIRE(reset);
+    CHECK_THAT(reset->first, Catch::Contains("not a database"));
+    REQUIRE_FALSE(reset->second.empty());
+    CHECK(std::filesystem::file_size(reset->second) == 4096);  // kept for a post-mortem
+    CHECK_THAT(reset->second, Catch::StartsWith(f.db() + ".corrupt-"));
+    const auto loaded = s.start(at(1'000'000));
+    CHECK_FALSE(loaded.unclean_stop);  // a fresh database: nothing to report but the reset
+    s.put_run(make_run("backup", 1, 1, 1'000'000));
+    CHECK(f.history(s, "backup", 10).size() == 1);  // and it works
   }
-  SECTION("schema from a newer tend") {
+  SECTION("a damaged page inside an otherwise valid file") {
+    {
+      Store s(f.io, f.db());
+      s.start(at(1'000'000));
+      for (int i = 1; i <= 200; ++i) {
+        auto r = make_run("backup", i, 1, 1'000'000 + i);
+        r.output = std::string(2000, 'o');
+        s.put_run(r);
+      }
+      f.flush(s);
+    }
+    {
+      // Scribble over the middle of the file: the header survives, a b-tree page does not.
+      std::fstream io(f.db(), std::ios::in | std::ios::out | std::ios::binary);
+      io.seekp(static_cast<std::streamoff>(std::filesystem::file_size(f.db()) / 2));
+      io << std::string(8192, '\x5a');
+    }
+    Store s(f.io, f.db());
+    REQUIRE(s.reset());
+    s.start(at(2'000'000));
+    CHECK(f.history(s, "backup", 10).empty());
+  }
+  SECTION("schema from a newer tend: moved aside, not overwritten") {
     { Store s(f.io, f.db()); }
     {
       RawDb raw(f.db());
       raw.exec("PRAGMA user_version = 999");
     }
-    CHECK_THROWS_WITH(Store(f.io, f.db()), Catch::Contains("newer than this tend"));
+    Store s(f.io, f.db());
+    REQUIRE(s.reset());
+    CHECK_THAT(s.reset()->first, Catch::Contains("newer than this tend"));
   }
 }
 
