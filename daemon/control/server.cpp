@@ -13,6 +13,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -28,6 +30,9 @@ namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
 namespace {
+
+// How soon to accept again after running out of descriptors.
+constexpr std::chrono::milliseconds kAcceptRetry{100};
 
 const auto& logger() {
   static auto l = log::get("control");
@@ -125,7 +130,7 @@ Expected<boost::json::object> parse_request(std::string_view line) {
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(asio::io_context& io, Options o, Handler h)
-      : io_(io), options_(std::move(o)), handler_(std::move(h)), acceptor_(io) {}
+      : io_(io), options_(std::move(o)), handler_(std::move(h)), acceptor_(io), retry_(io) {}
 
   class Session : public std::enable_shared_from_this<Session> {
    public:
@@ -252,7 +257,24 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         return;
       }
       if (!ec) {
+        self->starved_ = false;
         self->admit(std::move(socket));
+      } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+                 ec == asio::error::no_memory || ec.value() == ENFILE) {
+        // Out of descriptors (or memory): the pending client stays in the backlog and the listening
+        // socket stays readable, so accepting again at once would spin. Try again shortly, and say
+        // so once per streak rather than thousands of times a second.
+        if (!self->starved_) {
+          logger()->warn("accept failed: {}; retrying every {} ms", ec.message(), kAcceptRetry.count());
+          self->starved_ = true;
+        }
+        self->retry_.expires_after(kAcceptRetry);
+        self->retry_.async_wait([self](const boost::system::error_code& wec) {
+          if (!wec && self->acceptor_.is_open()) {
+            self->accept();
+          }
+        });
+        return;
       } else {
         logger()->warn("accept failed: {}", ec.message());
       }
@@ -311,6 +333,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Options options_;
   Handler handler_;
   stream::acceptor acceptor_;
+  asio::steady_timer retry_;  // accept again after running out of descriptors
+  bool starved_ = false;      // said so already in this streak
   std::map<Session*, std::shared_ptr<Session>> sessions_;
   std::map<uid_t, std::size_t> per_uid_;
   std::size_t admins_ = 0;
@@ -337,14 +361,18 @@ void Server::start() {
     }
     ::unlink(path.c_str());
   }
-  const mode_t old_mask = ::umask(0117);  // 0660 from the start: no window with a wider mode
   boost::system::error_code ec;
   impl_->acceptor_.open(stream(), ec);
   if (!ec) {
     set_cloexec(impl_->acceptor_.native_handle());
     impl_->acceptor_.bind(stream::endpoint(path), ec);
   }
-  ::umask(old_mask);
+  // 0660 before listen(): until then a connect is refused whatever the mode, so there is no window
+  // with a wider one. (Not umask(): it is the process's, and the spawner thread may be starting a
+  // child at this moment, which would inherit it.)
+  if (!ec && ::chmod(path.c_str(), 0660) != 0) {
+    ec.assign(errno, boost::system::system_category());
+  }
   if (!ec) {
     impl_->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   }
@@ -376,6 +404,7 @@ void Server::stop() {
     return;
   }
   boost::system::error_code ec;
+  impl_->retry_.cancel();
   if (impl_->acceptor_.is_open()) {
     impl_->acceptor_.close(ec);
     ::unlink(impl_->options_.path.c_str());

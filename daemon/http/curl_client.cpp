@@ -10,6 +10,7 @@
 // still decide when they close. Watching whatever fd curl hands us covers every case uniformly.
 
 #include <curl/curl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
@@ -49,7 +50,7 @@ constexpr long kMaxHostConnections = 0;
 // every request paid for every other probe's connection and the loop fell to ~600 probes/s
 // (bench/README.md, `scale`). Probes of one interval rarely overlap, so a few hundred idle
 // connections are enough to reuse one for nearly every request.
-constexpr long kMaxCachedConnections = 256;
+constexpr std::size_t kMaxCachedConnections = 256;
 // Transfers in curl at once; more wait in our FIFO (their timeout running from send()). The reason
 // is the same walk: curl scans every connection of the host when it looks for one to reuse and the
 // whole cache when a transfer is removed, so with thousands in flight (the start-up burst of 10,000
@@ -59,6 +60,23 @@ constexpr long kMaxCachedConnections = 256;
 // A hung target holds a slot only until its timeout, so healthy probes wait behind hung ones only
 // past this many hung targets at once.
 constexpr std::size_t kMaxInFlight = 256;
+// Descriptors left for everything that is not HTTP (the control socket's clients, the state
+// database, logs, children's pipes, the web listener) when RLIMIT_NOFILE is low.
+constexpr rlim_t kFdsKeptForOthers = 128;
+
+// Transfers in flight and idle connections each hold a descriptor. Under a low limit (`ulimit -n
+// 256`, a container's default) HTTP must not take them all: the control socket could accept no
+// client and every other open would fail. Each of the two clients (probes; alerts and the
+// heartbeat) may use a quarter of what is left for transfers and a quarter for idle connections,
+// up to the usual caps; past that, requests wait in the FIFO with their timeout running.
+std::size_t fd_budget(std::size_t cap) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) {
+    return cap;
+  }
+  const rlim_t spare = rl.rlim_cur > kFdsKeptForOthers ? rl.rlim_cur - kFdsKeptForOthers : 0;
+  return std::clamp<std::size_t>(static_cast<std::size_t>(spare / 4), 4, cap);
+}
 // Finished easy handles kept (curl_easy_reset) for the next request: curl_easy_init and _cleanup
 // were ~8% of tendd's CPU at 100 probes a second.
 constexpr std::size_t kMaxSpareHandles = 64;
@@ -82,7 +100,7 @@ struct Transfer {
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   bool finished = false;  // delivered, cancelled or its client is gone: never call back
-  bool queued = false;    // waiting for a slot (kMaxInFlight), not in curl yet
+  bool queued = false;    // waiting for a slot (max_in_flight_), not in curl yet
   Clock::time_point started = Clock::now();
   std::string body;
   bool truncated = false;
@@ -156,7 +174,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   asio::steady_timer timer_;
   std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches_;
   std::unordered_map<CURL*, std::shared_ptr<Transfer>> transfers_;
-  std::deque<std::shared_ptr<Transfer>> queued_;  // FIFO past kMaxInFlight; cancelled ones skipped
+  std::deque<std::shared_ptr<Transfer>> queued_;  // FIFO past max_in_flight_; cancelled ones skipped
+  const std::size_t max_in_flight_ = fd_budget(kMaxInFlight);
+  const std::size_t max_cached_ = fd_budget(kMaxCachedConnections);
   std::unordered_map<std::string, WallTime> cert_expiry_by_origin_;
   std::vector<CURL*> spare_;  // reset easy handles, not in the multi
   bool kick_posted_ = false;  // a zero-timeout socket_action is already posted
@@ -177,7 +197,7 @@ void Engine::start() {
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Engine::on_timer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, kMaxHostConnections);
-  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, kMaxCachedConnections);
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(max_cached_));
 }
 
 void Engine::shutdown() {
@@ -221,7 +241,7 @@ std::shared_ptr<Transfer> Engine::send(Request req, Callback done) {
     return t;
   }
   t->url = std::move(*url);
-  if (transfers_.size() >= kMaxInFlight) {
+  if (transfers_.size() >= max_in_flight_) {
     t->queued = true;
     queued_.push_back(t);
     return t;
@@ -251,7 +271,7 @@ void Engine::begin(const std::shared_ptr<Transfer>& t) {
 }
 
 void Engine::begin_queued() {
-  while (transfers_.size() < kMaxInFlight && !queued_.empty() && !shut_down_) {
+  while (transfers_.size() < max_in_flight_ && !queued_.empty() && !shut_down_) {
     auto t = std::move(queued_.front());
     queued_.pop_front();
     if (!t->finished) {

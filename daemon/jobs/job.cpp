@@ -82,6 +82,12 @@ int Job::start(const entries::Saved& saved) {
     if (last_->outcome == "failure" || last_->outcome == "timeout") {
       consecutive_failures_ = 1;  // at least; the exact streak is not stored
       firing_.insert(last_->outcome == "failure" ? &events::types::job_failure : &events::types::job_timeout);
+    } else if (last_->outcome != "success") {
+      // The newest record says nothing about the alerts (a run the previous instance's death
+      // interrupted, ticks missed while it was down): a failure may still fire from before. The
+      // next success resolves both; alerting ignores a resolve of what does not fire.
+      firing_.insert(&events::types::job_failure);
+      firing_.insert(&events::types::job_timeout);
     }
   }
   const auto& last_tick = saved.last_tick;
@@ -110,28 +116,8 @@ int Job::start(const entries::Saved& saved) {
         logger()->info("job={} event=CLUSTER_TICKS ticks_while_down={} first={} catch_up={}", cfg_.name, missed,
                        format_iso8601(WallTime(*first)), cfg_.catch_up);
       } else if (missed > 0) {
-        last_tick_ = *last_missed;
-        ctx_.store.put_schedule({cfg_.name, WallTime(*last_missed)});
-        std::string summary = "job " + cfg_.name + " missed " + std::to_string(missed) + " tick" +
-                              (missed == 1 ? "" : "s") + " while the daemon was down (first " +
-                              format_iso8601(WallTime(*first)) + ")";
-        state::RunRecord rec;
-        rec.entry = cfg_.name;
-        rec.kind = JobConfig::kKind;
-        rec.run_id = ctx_.next_run_id();
-        rec.started_at = WallTime(*first);
-        rec.ended_at = WallTime(*last_missed);
-        rec.outcome = "missed";
-        rec.reason = std::to_string(missed) + " missed" + (cfg_.catch_up ? ", catching up" : "");
-        ctx_.store.put_run(rec);
-        count(rec);
-        logger()->warn("job={} run={} event=MISSED ticks={} first={} catch_up={}", cfg_.name, rec.run_id, missed,
-                       format_iso8601(WallTime(*first)), cfg_.catch_up);
-        if (alert_on(events::types::job_missed)) {
-          publish(events::types::job_missed, events::Status::firing, summary,
-                  cfg_.catch_up ? "catch_up: running once now" : "catch_up is off: not run",
-                  {{"ticks", std::to_string(missed)}, {"first", format_iso8601(WallTime(*first))}});
-        }
+        record_missed(*first, *last_missed, missed, "while the daemon was down",
+                      cfg_.catch_up ? "catch_up: running once now" : "catch_up is off: not run");
       } else {
         last_tick_ = since;
       }
@@ -303,8 +289,58 @@ void Job::arm_cron(std::optional<schedule::Seconds> next) {
     }
     last_tick_ = tick;
     ctx_.store.put_schedule({cfg_.name, WallTime(tick)});
+    skip_overdue(tick);
     on_tick(WallTime(tick));
   });
+}
+
+void Job::skip_overdue(schedule::Seconds tick) {
+  // The timer fired more than a second late: the daemon was stopped (SIGSTOP, a debugger), the
+  // machine suspended, or the loop stalled. This tick runs now; the ones after it that are already
+  // past were stepped over, and are told as missed, once, like ticks of a downtime. (In a cluster
+  // the other hosts claim them.)
+  if (claimed_ticks()) {
+    return;
+  }
+  const auto now_s = std::chrono::floor<std::chrono::seconds>(ctx_.clock.now());
+  std::optional<schedule::Seconds> first;
+  std::optional<schedule::Seconds> last;
+  int missed = 0;
+  for (auto t = cfg_.schedule.next_after(tick); t && *t < now_s && missed < 100000; t = cfg_.schedule.next_after(*t)) {
+    if (!first) {
+      first = *t;
+    }
+    last = *t;
+    ++missed;
+  }
+  if (missed > 0) {
+    record_missed(*first, *last, missed, "while the daemon was not running (stopped or suspended)",
+                  "the tick of " + format_iso8601(WallTime(tick)) + " runs now, late; the rest are not run");
+  }
+}
+
+void Job::record_missed(schedule::Seconds first, schedule::Seconds last, int missed, std::string_view why,
+                        std::string detail) {
+  last_tick_ = last;
+  ctx_.store.put_schedule({cfg_.name, WallTime(last)});
+  std::string summary = "job " + cfg_.name + " missed " + std::to_string(missed) + " tick" + (missed == 1 ? "" : "s") +
+                        " " + std::string(why) + " (first " + format_iso8601(WallTime(first)) + ")";
+  state::RunRecord rec;
+  rec.entry = cfg_.name;
+  rec.kind = JobConfig::kKind;
+  rec.run_id = ctx_.next_run_id();
+  rec.started_at = WallTime(first);
+  rec.ended_at = WallTime(last);
+  rec.outcome = "missed";
+  rec.reason = std::to_string(missed) + " missed " + std::string(why);
+  ctx_.store.put_run(rec);
+  count(rec);
+  logger()->warn("job={} run={} event=MISSED ticks={} first={} catch_up={}", cfg_.name, rec.run_id, missed,
+                 format_iso8601(WallTime(first)), cfg_.catch_up);
+  if (alert_on(events::types::job_missed)) {
+    publish(events::types::job_missed, events::Status::firing, summary, std::move(detail),
+            {{"ticks", std::to_string(missed)}, {"first", format_iso8601(WallTime(first))}});
+  }
 }
 
 void Job::on_tick(WallTime tick) {
@@ -501,6 +537,9 @@ void Job::start_attempt(const std::shared_ptr<Run>& run) {
   spec.env["TEND_RUN_ID"] = std::to_string(run->id);
   spec.env["TEND_ATTEMPT"] = std::to_string(run->attempt);
   spec.env["TEND_TICK"] = run->tick ? format_iso8601(*run->tick) : "";
+  if (ctx_.cluster != nullptr) {
+    spec.env["TEND_NODE"] = ctx_.cluster->node();
+  }
   spec.workdir = cfg_.workdir;
   spec.user = cfg_.user;
   spec.timeout = cfg_.timeout;
@@ -606,8 +645,9 @@ void Job::finish_run(const std::shared_ptr<Run>& run, const state::RunRecord& re
     // Both may be open (a failure, then a timeout): one success resolves each.
     for (const auto* type : firing_) {
       publish(*type, events::Status::resolved,
-              "job " + cfg_.name + " succeeded again after " + plural(consecutive_failures_, "failed run"), "",
-              {{"run_id", std::to_string(record.run_id)}});
+              "job " + cfg_.name + " succeeded again" +
+                  (consecutive_failures_ > 0 ? " after " + plural(consecutive_failures_, "failed run") : ""),
+              "", {{"run_id", std::to_string(record.run_id)}});
     }
     firing_.clear();
     consecutive_failures_ = 0;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "entries/entry.hpp"
 #include "entries/kind.hpp"
@@ -93,6 +94,9 @@ class Job : public entries::Entry, public std::enable_shared_from_this<Job> {
 
   void plan();
   void arm_cron(std::optional<schedule::Seconds> next);
+  void skip_overdue(schedule::Seconds tick);
+  void record_missed(schedule::Seconds first, schedule::Seconds last, int missed, std::string_view why,
+                     std::string detail);
   void on_tick(WallTime tick);
   /// Start a run as the overlap policy says; its run id (0 when skipped, -1 when deferred by replace).
   std::int64_t trigger(Trigger why, entries::RunDone on_done, std::optional<WallTime> tick,

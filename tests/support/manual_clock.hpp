@@ -30,8 +30,10 @@ class ManualClock final : public Clock {
     while (!timers_.empty() && timers_.begin()->first <= end) {
       auto [when, entry] = *timers_.begin();
       timers_.erase(timers_.begin());
-      wall_ += when - mono_;
-      mono_ = when;
+      if (when > mono_) {  // a timer that fell due during stall() runs now, late
+        wall_ += when - mono_;
+        mono_ = when;
+      }
       if (entry->fn) {
         auto fn = std::move(entry->fn);
         entry->fn = nullptr;
@@ -40,6 +42,13 @@ class ManualClock final : public Clock {
     }
     wall_ += end - mono_;
     mono_ = end;
+  }
+
+  /// Move both clocks forward by d without running anything: the process was stopped (SIGSTOP,
+  /// a suspended machine) or its loop stalled. The next advance() runs what fell due, late.
+  void stall(std::chrono::microseconds d) {
+    wall_ += d;
+    mono_ += d;
   }
 
   /// Step only the wall clock (NTP step, date -s).

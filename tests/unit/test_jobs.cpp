@@ -264,6 +264,63 @@ TEST_CASE("ticks missed while down are reported, and caught up once", "[jobs][mi
   }
 }
 
+TEST_CASE("ticks stepped over while the daemon was stopped are told as missed, once", "[jobs][missed]") {
+  Fixture f;  // 10:00:01
+  auto cfg = f.job("* * * * * *");
+  cfg.concurrency = jobs::Concurrency::allow;
+  auto job = f.make(cfg);
+  job->start(entries::Saved{});
+  f.clock.advance(1s);  // 10:00:02
+  REQUIRE(f.launcher.spawned.size() == 1);
+  f.launcher.exit(0, 0);
+  f.clock.stall(5500ms);  // stopped (SIGSTOP, a suspend) until 10:00:07.5: the timer of 03 fires late
+  f.clock.advance(0s);
+  // 03 runs, late; 04, 05 and 06 were stepped over and are told once; 07 is this second's tick.
+  REQUIRE(f.launcher.spawned.size() == 3);
+  CHECK(f.launcher.spawned[1].spec.env.at("TEND_TICK") == "2026-11-21T10:00:03Z");
+  CHECK(f.launcher.spawned[2].spec.env.at("TEND_TICK") == "2026-11-21T10:00:07Z");
+  const auto missed = f.events_named("missed", events::Status::firing);
+  REQUIRE(missed.size() == 1);
+  CHECK(missed[0].find("missed 3 ticks while the daemon was not running") != std::string::npos);
+  auto hist = f.history("backup");
+  const auto row = std::find_if(hist.begin(), hist.end(), [](const auto& r) { return r.outcome == "missed"; });
+  REQUIRE(row != hist.end());
+  CHECK(format_iso8601(row->started_at) == "2026-11-21T10:00:04Z");
+  CHECK(row->reason.rfind("3 missed", 0) == 0);
+  // A loop that is merely late by less than a second steps over nothing.
+  f.launcher.exit(1, 0);
+  f.launcher.exit(2, 0);
+  f.clock.stall(900ms);  // 10:00:08.4: the timer of 08 is 0.4 s late
+  f.clock.advance(0s);
+  CHECK(f.launcher.spawned.size() == 4);
+  CHECK(f.events_named("missed", events::Status::firing).size() == 1);
+}
+
+TEST_CASE("a failure still firing from before a restart is resolved by the next success, whatever came between",
+          "[jobs][missed]") {
+  Fixture f;  // 10:00:01
+  auto job = f.make(f.job("@daily"));
+  // The previous instance died: its newest record is a run it interrupted (or ticks it missed), so
+  // the record does not say whether the failure before it still fires. Alerting knows; the job must
+  // not keep its resolve to itself.
+  state::RunRecord last;
+  last.entry = "backup";
+  last.kind = "job";
+  last.run_id = 7;
+  last.outcome = "interrupted";
+  job->start(entries::Saved{last, std::nullopt, true});
+  REQUIRE(job->run_now(nullptr).ok());
+  REQUIRE(f.launcher.spawned.size() == 1);
+  f.launcher.exit(0, 0);
+  const auto resolved = f.events_named("failure", events::Status::resolved);
+  REQUIRE(resolved.size() == 1);
+  CHECK(resolved[0] == "job backup succeeded again");
+  // Once said, a later success says nothing more.
+  REQUIRE(job->run_now(nullptr).ok());
+  f.launcher.exit(1, 0);
+  CHECK(f.events_named("failure", events::Status::resolved).size() == 1);
+}
+
 TEST_CASE("warn_after raises slow while running, resolved when it ends", "[jobs][slow]") {
   Fixture f;
   auto cfg = f.job("0 0 1 1 *");
@@ -380,6 +437,7 @@ TEST_CASE("run_on: any claims each tick first and runs only what it won; host NA
   f.clock.advance(1s);  // 10:00:03: won
   cluster.answer(true);
   REQUIRE(f.launcher.spawned.size() == 1);
+  CHECK(f.launcher.spawned[0].spec.env.at("TEND_NODE") == cluster.node());  // SPEC: jobs know their host
   f.launcher.exit(0, 0);
   REQUIRE(cluster.results.size() == 1);
   CHECK(cluster.results[0].rfind("success ", 0) == 0);
