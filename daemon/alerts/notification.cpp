@@ -1,10 +1,15 @@
 #include "alerts/notification.hpp"
 
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/json.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <stdexcept>
@@ -236,6 +241,23 @@ std::string new_id() {
     const auto n = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
     if (n > 0) {
       got += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno != EINTR) {
+      // No getrandom (ENOSYS, a seccomp filter's EPERM): never spin the loop on it. Ids need to be
+      // unique, not secret: the clock, the pid and a counter, mixed (SplitMix64).
+      static std::atomic<std::uint64_t> counter{0};
+      const auto seed = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) ^
+                        (static_cast<std::uint64_t>(::getpid()) << 40U);
+      std::uint64_t x = seed + 0x9e3779b97f4a7c15ULL * (counter.fetch_add(1) + 1);
+      for (std::size_t i = got; i < bytes.size(); ++i) {
+        if ((i - got) % 8 == 0) {
+          x += 0x9e3779b97f4a7c15ULL;
+          x = (x ^ (x >> 30U)) * 0xbf58476d1ce4e5b9ULL;
+          x = (x ^ (x >> 27U)) * 0x94d049bb133111ebULL;
+          x ^= x >> 31U;
+        }
+        bytes[i] = static_cast<unsigned char>(x >> (8U * ((i - got) % 8)));
+      }
+      got = bytes.size();
     }
   }
   std::string out;

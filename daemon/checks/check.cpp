@@ -86,7 +86,7 @@ Expected<Report> parse_report(const boost::json::object& req) {
     if (!why->is_string()) {
       return Error{"\"reason\" must be a string"};
     }
-    r.reason = valid_utf8(std::string_view(why->as_string()).substr(0, 200));
+    r.reason = head_utf8(why->as_string(), 200);  // whole characters: no U+FFFD from the cut
     std::replace_if(
         r.reason.begin(), r.reason.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   }

@@ -222,10 +222,15 @@ void Daemon::start() {
 void Daemon::report_bad_state() {
   if (auto reset = store_->reset()) {
     auto e = events::Event::of(events::types::daemon_state_reset, "tendd");
-    e.summary = "tendd on " + cfg_.daemon.host + " found its state database unreadable and started a fresh one: " +
-                "run history, schedule state, silences and pending notifications of before are gone";
-    e.detail = "error: " + reset->first + "\nthe old file: " +
-               (reset->second.empty() ? std::string("could not be moved aside (removed)") : reset->second);
+    if (reset->in_memory) {
+      e.summary = "tendd on " + cfg_.daemon.host + " cannot use its state database and runs on one in memory: " +
+                  "history, silences and notifications of this run are lost when it restarts";
+      e.detail = "error: " + reset->error + "\nthe file is left as it is; fix the cause and restart tendd";
+    } else {
+      e.summary = "tendd on " + cfg_.daemon.host + " found its state database damaged and started a fresh one: " +
+                  "run history, schedule state, silences and pending notifications of before are gone";
+      e.detail = "error: " + reset->error + "\nthe old file, kept: " + reset->moved_to;
+    }
     e.at = clock_.now();
     bus_.publish(e);
   }

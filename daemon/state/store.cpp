@@ -214,7 +214,7 @@ std::unique_ptr<sqlite::Db> open_database(const std::string& path, spdlog::logge
         mode = q.text(0);
       }
     }
-    if (mode != "wal") {
+    if (mode != "wal" && path != ":memory:") {
       log.warn("database path={} journal_mode={} (WAL unavailable; writes may block readers)", path, mode);
     }
     // WAL + NORMAL: a commit is in the WAL (the OS's page cache) when it returns, so a crash or
@@ -234,8 +234,35 @@ std::unique_ptr<sqlite::Db> open_database(const std::string& path, spdlog::logge
     }
     migrate(*db);
     return db;
+  } catch (const sqlite::Error& e) {
+    throw sqlite::Error(e.code(), "cannot open state database " + path + ": " + e.what());
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot open state database " + path + ": " + e.what());
+  }
+}
+
+/// Whether a failure to open or read a database that exists says nothing about the file itself:
+/// a permission, a lock another process holds, the disk, memory. Such a file is never moved aside
+/// or removed (it may be whole); anything else (not a database, a damaged page, a schema this tend
+/// cannot read) is damage.
+bool transient(const std::exception& e) {
+  const auto* err = dynamic_cast<const sqlite::Error*>(&e);
+  if (err == nullptr) {
+    return false;
+  }
+  switch (err->code() & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM:
+    case SQLITE_FULL:
+    case SQLITE_AUTH:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -277,16 +304,11 @@ struct Store::Impl {
     try {
       db_ = open_database(path, *log_);
     } catch (const std::exception& e) {
-      // SPEC "Bad state is survived": a corrupt or unreadable database is moved aside and a
-      // fresh one started; the daemon raises state_reset. Only a fresh one failing too is fatal.
-      reset_ = Reset{e.what(), move_aside(path)};
-      log_->critical("event=STATE_RESET error=\"{}\" moved_to={}", e.what(),
-                     reset_->moved_to.empty() ? "(could not move it)" : reset_->moved_to);
-      if (reset_->moved_to.empty()) {
-        std::error_code ec;
-        std::filesystem::remove(path, ec);
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec)) {
+        throw;  // there is nothing to survive: a new database cannot be made there (no directory)
       }
-      db_ = open_database(path, *log_);
+      survive(e.what(), transient(e));
     }
     // Started last: everything the worker touches is constructed, and the thread start hands the
     // connection over to it.
@@ -541,7 +563,7 @@ struct Store::Impl {
 
   // On the worker, for start(): the database opened but cannot be read. Move it aside, start a
   // fresh one, and read that (nothing), as the constructor does for one that does not open.
-  Loaded reset_and_load(const std::string& why, WallTime now) {
+  Loaded reset_and_load(const std::string& why, bool is_transient, WallTime now) {
     log_->critical("event=STATE_RESET error=\"{}\"", why);
     if (!db_->autocommit()) {
       try {
@@ -550,12 +572,7 @@ struct Store::Impl {
       }
     }
     db_.reset();
-    reset_ = Reset{why, move_aside(path_)};
-    if (reset_->moved_to.empty()) {
-      std::error_code ec;
-      std::filesystem::remove(path_, ec);
-    }
-    db_ = open_database(path_, *log_);
+    survive(why, is_transient);
     db_->exec("BEGIN");  // run_batch's transaction was on the old connection
     return load_and_mark_running(now);
   }
@@ -671,16 +688,25 @@ struct Store::Impl {
     return loaded;
   }
 
-  struct Reset {
-    std::string reason;
-    std::string moved_to;
-  };
+  // SPEC "Bad state is survived". A damaged database is moved aside (kept for a post-mortem) and a
+  // fresh one started. One that cannot be used now but may be whole (a lock, a permission, the
+  // disk), or that cannot be moved, is left exactly as it is, and tendd runs on a database in
+  // memory until it restarts. Either way the daemon raises state_reset; only a fresh file that
+  // cannot be created after a move is fatal.
+  void survive(const std::string& why, bool is_transient) {
+    Store::Reset r{why, is_transient ? std::string() : move_aside(path_), false};
+    r.in_memory = r.moved_to.empty();
+    log_->critical("event=STATE_RESET error=\"{}\" {}", why,
+                   r.in_memory ? "in_memory=true (the file is left as it is)" : "moved_to=" + r.moved_to);
+    db_ = r.in_memory ? open_database(":memory:", *log_) : open_database(path_, *log_);
+    reset_ = std::move(r);
+  }
 
   boost::asio::io_context& io_;
   std::string path_;
   std::shared_ptr<spdlog::logger> log_;
-  std::unique_ptr<sqlite::Db> db_;  // the worker's alone once it runs
-  std::optional<Reset> reset_;      // set before the worker starts
+  std::unique_ptr<sqlite::Db> db_;     // the worker's alone once it runs
+  std::optional<Store::Reset> reset_;  // set before the worker starts
 
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -718,7 +744,7 @@ Loaded Store::start(WallTime now) {
                      loaded = impl->load_and_mark_running(now);
                    } catch (const std::exception& e) {
                      // The file opened and passed its check, yet cannot be read: as corrupt.
-                     loaded = impl->reset_and_load(e.what(), now);
+                     loaded = impl->reset_and_load(e.what(), transient(e), now);
                    }
                    auto shared = std::make_shared<Loaded>(std::move(loaded));
                    // A failing commit (a full disk) is not fatal: the daemon runs on what it read;
@@ -728,12 +754,7 @@ Loaded Store::start(WallTime now) {
   return future.get();
 }
 
-std::optional<std::pair<std::string, std::string>> Store::reset() const {
-  if (!impl_->reset_) {
-    return std::nullopt;
-  }
-  return std::make_pair(impl_->reset_->reason, impl_->reset_->moved_to);
-}
+std::optional<Store::Reset> Store::reset() const { return impl_->reset_; }
 
 void Store::on_health(std::function<void(bool healthy, std::string error)> listener) {
   std::lock_guard lock(impl_->mutex_);

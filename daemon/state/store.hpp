@@ -108,9 +108,10 @@ struct Loaded {
 class Store {
  public:
   /// Open or create the database at `path` (directories must exist), migrate the schema, and
-  /// start the worker. A corrupt or unreadable file is moved aside (`tend.db.corrupt-TIME`) and a
-  /// fresh one created (see reset()); throws std::runtime_error with the path only when even a
-  /// fresh database cannot be created.
+  /// start the worker. A damaged file is moved aside (`tend.db.corrupt-TIME`) and a fresh one
+  /// created; one that cannot be used for now (a lock, a permission, the disk) is left as it is and
+  /// a database in memory is used instead (see reset()). Throws std::runtime_error with the path
+  /// only when there is no file and none can be created.
   Store(boost::asio::io_context& io, const std::string& path);
   /// Finish every queued write, then close.
   ~Store();
@@ -170,9 +171,15 @@ class Store {
   /// Number of writes that failed (logged, rate-limited); shown in status.
   [[nodiscard]] std::uint64_t write_errors() const;
 
-  /// When the database found at start was corrupt or unreadable and was moved aside for a fresh
-  /// one: why, and where it went ("" when it could not be moved).
-  [[nodiscard]] std::optional<std::pair<std::string, std::string>> reset() const;
+  /// The database found at start could not be used (SPEC "Bad state is survived").
+  struct Reset {
+    std::string error;
+    std::string moved_to;    // where the damaged file went; "" when it was left as it is
+    bool in_memory = false;  // running on a database in memory: nothing is kept past a restart
+  };
+  /// Set when the database found at start could not be used: damaged (moved aside for a fresh
+  /// one), or unusable for now or immovable (left as it is; tendd runs on one in memory).
+  [[nodiscard]] std::optional<Reset> reset() const;
   /// Told on the loop when writes start failing (a full disk: they are held back and retried,
   /// in order) and when they work again.
   void on_health(std::function<void(bool healthy, std::string error)> listener);

@@ -387,6 +387,14 @@ TEST_CASE("ping requests are checked and bounded", "[checks][ping]") {
   auto long_reason = checks::parse_report(json::object{{"reason", std::string(1000, 'x') + "\n"}});
   REQUIRE(long_reason);
   CHECK(long_reason->reason.size() == 200);
+  // Cut on a character boundary: 99 x "é" (2 bytes) then "€" (3 bytes) keeps 198 bytes, no U+FFFD.
+  std::string accents;
+  for (int i = 0; i < 99; ++i) {
+    accents += "\xC3\xA9";
+  }
+  auto cut = checks::parse_report(json::object{{"reason", accents + "\xE2\x82\xAC tail"}});
+  REQUIRE(cut);
+  CHECK(cut->reason == accents);
   // Text from outside becomes valid UTF-8, whatever bytes it came with.
   auto bad = checks::parse_report(json::object{{"output", std::string("ok \xff\xfe end")}});
   REQUIRE(bad);

@@ -531,10 +531,11 @@ TEST_CASE("bad state is survived: a corrupt or unreadable database is moved asid
     Store s(f.io, f.db());
     const auto reset = s.reset();
     REQUIRE(reset);
-    CHECK_THAT(reset->first, Catch::Contains("not a database"));
-    REQUIRE_FALSE(reset->second.empty());
-    CHECK(std::filesystem::file_size(reset->second) == 4096);  // kept for a post-mortem
-    CHECK_THAT(reset->second, Catch::StartsWith(f.db() + ".corrupt-"));
+    CHECK_THAT(reset->error, Catch::Contains("not a database"));
+    CHECK_FALSE(reset->in_memory);
+    REQUIRE_FALSE(reset->moved_to.empty());
+    CHECK(std::filesystem::file_size(reset->moved_to) == 4096);  // kept for a post-mortem
+    CHECK_THAT(reset->moved_to, Catch::StartsWith(f.db() + ".corrupt-"));
     const auto loaded = s.start(at(1'000'000));
     CHECK_FALSE(loaded.unclean_stop);  // a fresh database: nothing to report but the reset
     s.put_run(make_run("backup", 1, 1, 1'000'000));
@@ -570,7 +571,32 @@ TEST_CASE("bad state is survived: a corrupt or unreadable database is moved asid
     }
     Store s(f.io, f.db());
     REQUIRE(s.reset());
-    CHECK_THAT(s.reset()->first, Catch::Contains("newer than this tend"));
+    CHECK_THAT(s.reset()->error, Catch::Contains("newer than this tend"));
+  }
+  SECTION("a database another process holds locked is left as it is; tendd runs on one in memory") {
+    {
+      Store s(f.io, f.db());
+      s.start(at(1'000'000));
+      s.put_run(make_run("backup", 1, 1, 1'000'000));
+      f.flush(s);
+    }
+    RawDb holder(f.db());
+    holder.exec("BEGIN IMMEDIATE");  // e.g. an sqlite3 shell left in a transaction: busy for good
+    Store s(f.io, f.db());
+    s.start(at(2'000'000));
+    const auto reset = s.reset();
+    REQUIRE(reset);
+    CHECK(reset->in_memory);
+    CHECK(reset->moved_to.empty());
+    CHECK_THAT(reset->error, Catch::Contains("locked"));
+    s.put_run(make_run("backup", 2, 1, 2'000'000));
+    CHECK(ids(f.history(s, "backup", 10)) == Ids{{2, 1}});  // it runs on, in memory
+    holder.exec("COMMIT");
+    // Before, such a file was moved aside (or removed, when it could not be moved): history gone.
+    CHECK(holder.scalar("SELECT count(*) FROM runs") == "1");
+    for (const auto& entry : std::filesystem::directory_iterator(f.dir.path)) {
+      CHECK(entry.path().filename().string().find("corrupt") == std::string::npos);
+    }
   }
 }
 
