@@ -5,7 +5,7 @@
   python3 bench/tendbench.py --build BUILD_DIR --quick    # smoke: every scenario, a few seconds each
   python3 bench/tendbench.py --build BUILD_DIR idle scale # some scenarios (names below)
 
-Scenarios: idle, scale, maxrate, hang, jobs, spawn, restart, statedb.
+Scenarios: idle, scale, maxrate, hang, jobs, spawn, restart, statedb, scrape.
 Figures come from the operating system (/proc/PID/stat utime+stime, /proc/PID/status VmRSS/VmHWM)
 and from the targets: nginx's access log ($msec $uri $status) and the children's own timestamps
 (bench_stamp). Everything runs on 127.0.0.1; every process started here is in its own process
@@ -766,8 +766,74 @@ def sc_statedb(a, work, table, nginx):
     table.add(s, f"RSS MB after {dur} s (VmHWM)", f"{mem['VmRSS'] / 1024:.1f} ({mem['VmHWM'] / 1024:.1f})", "n/a", "", None)
 
 
+def sc_scrape(a, work, table, nginx):
+    """What Prometheus and a status page cost (issue 11): 100 probes @1s plus 900 daily jobs
+    (1,000 entries) with the metrics listener on; tendd's CPU over a window without scrapes, then
+    with 10 scrapes a second of /metrics, then with 10 requests a second of the status page /.
+    The scraper is a thread of this script on one keep-alive connection (as Prometheus keeps one)."""
+    import http.client
+    dur = 3 if a.quick else 60
+    res = {k: [] for k in ("idle", "metrics", "page", "bytes", "ms", "page_ms")}
+    for run in range(a.runs):
+        d = os.path.join(work, f"scrape{run}")
+        os.makedirs(d)
+        port = free_port()
+        jobs = "jobs:\n" + "".join(f"  j{i}: {{schedule: '@daily', command: [/bin/true]}}\n" for i in range(900))
+        t = Tend(a.build, d, "tend", f"  metrics: {{listen: '127.0.0.1:{port}'}}\n" + tend_probes(nginx, "/s/", 100) + jobs)
+
+        def window(path):
+            stop = threading.Event()
+            got = {"n": 0, "bytes": 0, "ms": []}
+
+            def scrape():
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                next_at = time.monotonic()
+                while not stop.is_set():
+                    t0 = time.monotonic()
+                    conn.request("GET", path)
+                    body = conn.getresponse().read()
+                    got["ms"].append(1000 * (time.monotonic() - t0))
+                    got["n"] += 1
+                    got["bytes"] = len(body)
+                    next_at += 0.1
+                    stop.wait(max(0.0, next_at - time.monotonic()))
+                conn.close()
+            th = threading.Thread(target=scrape, daemon=True) if path else None
+            w = Window(t.proc)
+            if th:
+                th.start()
+            time.sleep(dur)
+            stop.set()
+            if th:
+                th.join(15)
+            w.close()
+            return 100 * w.cpu[0] / (w.t1 - w.t0), got
+        try:
+            time.sleep(2 if a.quick else 6)
+            idle, _ = window(None)
+            with_metrics, m = window("/metrics")
+            with_page, p = window("/")
+        finally:
+            t.stop()
+        res["idle"].append(idle)
+        res["metrics"].append(with_metrics - idle)
+        res["page"].append(with_page - idle)
+        res["bytes"].append(m["bytes"])
+        res["ms"].append(pct(m["ms"], 50))
+        res["page_ms"].append(pct(p["ms"], 50))
+        log(f"scrape run {run}: idle {idle:.2f} %, +{with_metrics - idle:.2f} % at 10 scrapes/s of /metrics "
+            f"({m['n']} scrapes, {m['bytes']} bytes, p50 {pct(m['ms'], 50):.1f} ms), +{with_page - idle:.2f} % "
+            f"at 10 pages/s ({p['n']}, p50 {pct(p['ms'], 50):.1f} ms)")
+    r = {k: med(v) for k, v in res.items()}
+    s = f"1,000 entries (100 probes @1s), {dur} s"
+    table.add(s, "CPU % without scrapes", r["idle"], None, "—", None, digits=2)
+    table.add(s, "CPU % added by 10 scrapes/s of /metrics", r["metrics"], None, "< 1", r["metrics"] < 1, digits=2)
+    table.add(s, "CPU % added by 10 status pages/s", r["page"], None, "—", None, digits=2)
+    table.add(s, "/metrics bytes; p50 ms per scrape (client side)", f"{r['bytes']:,.0f}; {r['ms']:.1f}", None, "—", None)
+
+
 SCENARIOS = {"idle": sc_idle, "scale": sc_scale, "maxrate": sc_maxrate, "hang": sc_hang, "jobs": sc_jobs,
-             "spawn": sc_spawn, "restart": sc_restart, "statedb": sc_statedb}
+             "spawn": sc_spawn, "restart": sc_restart, "statedb": sc_statedb, "scrape": sc_scrape}
 
 
 def main():

@@ -7,6 +7,19 @@ if(TEND_SANITIZE)
   add_compile_options(-Wno-maybe-uninitialized -Wno-mismatched-new-delete)
 endif()
 
+# -DTEND_TSAN=ON builds everything with ThreadSanitizer; the test command runs the unit tier under
+# it (the store's worker, the outbox, the logger, the spawner and the cluster threads against the
+# loop). Not with TEND_SANITIZE: the two runtimes exclude each other.
+option(TEND_TSAN "Build with ThreadSanitizer" OFF)
+if(TEND_TSAN)
+  if(TEND_SANITIZE)
+    message(FATAL_ERROR "TEND_TSAN and TEND_SANITIZE exclude each other")
+  endif()
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+  add_compile_options(-Wno-maybe-uninitialized -Wno-mismatched-new-delete -Wno-tsan)
+endif()
+
 # -DTEND_FUZZ=ON (clang only) builds the libFuzzer targets in fuzz/. The product code is compiled
 # with the fuzzer's coverage instrumentation and ASan+UBSan, so the fuzzers steer by it and any
 # overflow, leak or undefined behaviour in it is a crash.

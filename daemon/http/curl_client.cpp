@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
@@ -148,6 +149,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
 
  private:
   static int on_socket(CURL* easy, curl_socket_t s, int what, void* clientp, void* socketp);
+  static int on_close_socket(void* clientp, curl_socket_t s);
   static int on_timer(CURLM* multi, long timeout_ms, void* clientp);
   static size_t on_body(char* data, size_t size, size_t count, void* userp);
   static size_t on_header(char* data, size_t size, size_t count, void* userp);
@@ -291,6 +293,8 @@ bool Engine::configure(Transfer& t) {
   auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
   set(curl_easy_setopt(e, CURLOPT_CURLU, t.url->handle()));
   set(curl_easy_setopt(e, CURLOPT_PRIVATE, &t));
+  set(curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Engine::on_close_socket));
+  set(curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this));
   set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));  // no SIGALRM around DNS: we own the process's signals
   // Without this, removing a transfer whose name lookup is still running (timeout, cancel, client
   // destroyed) joins the resolver thread, i.e. blocks the loop until getaddrinfo() gives up, which
@@ -415,6 +419,20 @@ int Engine::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* clientp, 
     self->log_->error("socket watch failed fd={} error={}", s, log::quote(e.what()));
   }
   return 0;
+}
+
+// curl closes its sockets through us, so our watch is always released (epoll_ctl DEL) while the
+// number is still this socket's, whatever order curl reports CURL_POLL_REMOVE and closes in:
+// releasing it after the close would take a number that may already be another socket's out of
+// the epoll set, and that socket would never be woken.
+int Engine::on_close_socket(void* clientp, curl_socket_t s) {
+  auto* self = static_cast<Engine*>(clientp);
+  try {
+    self->unwatch(s);
+  } catch (const std::exception& e) {
+    self->log_->error("socket unwatch failed fd={} error={}", s, log::quote(e.what()));
+  }
+  return ::close(s);
 }
 
 void Engine::watch(curl_socket_t s, int what, void* socketp) {

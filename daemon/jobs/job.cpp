@@ -753,9 +753,14 @@ void Job::metrics(metrics::Collector& c) const {
   for (std::size_t i = 0; i < kOutcomes.size(); ++i) {
     runs.sample({name, kOutcomes[i]}, outcomes_[i]);
   }
-  c.family("tend_job_run_duration_seconds", "Duration of finished runs (success, failure, timeout).", Type::histogram,
-           {"name"})
-      .histogram({name}, durations_);
+  auto& durations = c.family("tend_job_run_duration_seconds", "Duration of finished runs (success, failure, timeout).",
+                             Type::histogram, {"name"});
+  // From the first finished run on, as a client library's labelled histogram appears with its first
+  // observation: 16 empty series for every job that has not run yet (a daily job, most of the day
+  // after a restart) were half of a scrape's bytes.
+  if (durations_.count() > 0) {
+    durations.histogram({name}, durations_);
+  }
   if (last_success_) {
     c.family("tend_job_last_success_timestamp_seconds", "When the job's last successful run started.", Type::gauge,
              {"name"})
