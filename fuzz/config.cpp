@@ -8,6 +8,7 @@
 #include <fnmatch.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -22,8 +23,13 @@ namespace {
 constexpr std::string_view kSeparator = "\n#%file\n";
 constexpr const char* kMain = "/etc/tend/tend.yaml";
 
-void check(bool ok) {
+// A property that does not hold: say which (and the errors), then crash for libFuzzer.
+void check(bool ok, const char* what, const std::vector<tend::config::ConfigError>& errors) {
   if (!ok) {
+    std::fprintf(stderr, "property failed: %s\n", what);
+    for (const auto& e : errors) {
+      std::fprintf(stderr, "  error: %s\n", e.to_string().c_str());
+    }
     std::abort();
   }
 }
@@ -76,12 +82,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   sources.hostname = "fuzz-host";
 
   const auto result = tend::config::load_text(main, kMain, sources, tend::plugins::config());
-  check(result.config.has_value() == result.errors.empty());
+  check(result.config.has_value() == result.errors.empty(), "a config comes back exactly when there are no errors",
+        result.errors);
   // A resolved secret never reaches a message (unless the input wrote it out itself).
   const bool secret_in_input = in.find("s3cret") != std::string_view::npos;
   for (const auto& e : result.errors) {
-    check(!e.message.empty());
-    check(secret_in_input || e.to_string().find("s3cret") == std::string::npos);
+    check(!e.message.empty(), "every error has a message", result.errors);
+    check(secret_in_input || e.to_string().find("s3cret") == std::string::npos, "no error shows a resolved secret",
+          result.errors);
   }
   return 0;
 }

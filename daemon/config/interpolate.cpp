@@ -109,7 +109,7 @@ std::string escape_interpolation(std::string_view text) {
   return out;
 }
 
-Expected<std::string> interpolate(std::string_view text, const Sources& sources) {
+Expected<std::string> interpolate(std::string_view text, const Sources& sources, std::vector<Resolved>* resolved) {
   std::string out;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -151,6 +151,9 @@ Expected<std::string> interpolate(std::string_view text, const Sources& sources)
       return part;
     }
     out.append(*part);
+    if (resolved != nullptr) {
+      resolved->push_back(Resolved{*part, std::string(text.substr(start, end - start + 1))});
+    }
     i = end + 1;
   }
   return out;

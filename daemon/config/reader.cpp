@@ -84,14 +84,79 @@ void Context::error_at(const Position& pos, int file_index, std::string path, st
 
 void Context::origin(const std::string& path, const YAML::Mark& mark) { origins_.emplace(path, position(mark)); }
 
+void Context::expanded(const std::string& path, std::vector<Resolved> resolved) {
+  auto& values = expanded_at_[path];
+  for (auto& r : resolved) {
+    values.push_back(r.value);
+    resolved_.push_back(std::move(r));
+  }
+}
+
+namespace {
+
+// Each word of `text` (split at white space, without the quotes, brackets and punctuation around
+// it) of `min` or more bytes that occurs in one of `values`, as `***`: a parser that quotes a
+// field of the value it could not read ("invalid value s3cret") shows no piece of it, and the
+// message's own words ("http://" in "must start with http://") stay readable.
+void mask_pieces(std::string& text, const std::vector<std::string>& values, std::size_t min) {
+  constexpr std::string_view kSpace = " \t\n";
+  constexpr std::string_view kAround = "'\"`()[]{}<>,;:.!?";
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto begin = text.find_first_not_of(kSpace, i);
+    if (begin == std::string::npos) {
+      break;
+    }
+    auto end = text.find_first_of(kSpace, begin);
+    end = end == std::string::npos ? text.size() : end;
+    auto first = begin;
+    auto last = end;
+    while (first < last && kAround.find(text[first]) != std::string_view::npos) {
+      ++first;
+    }
+    while (last > first && kAround.find(text[last - 1]) != std::string_view::npos) {
+      --last;
+    }
+    const std::string_view word = std::string_view(text).substr(first, last - first);
+    const bool secret = word.size() >= min && std::any_of(values.begin(), values.end(), [&](const std::string& v) {
+                          return v.find(word) != std::string::npos;
+                        });
+    if (secret) {
+      text.replace(first, last - first, "***");
+      end = end - (last - first) + 3;
+    }
+    i = end;
+  }
+}
+
+}  // namespace
+
 std::vector<ConfigError> Context::take_errors() {
   std::stable_sort(errors_.begin(), errors_.end(), [](const Indexed& a, const Indexed& b) {
     return std::tie(a.file_index, a.error.pos.line, a.error.pos.column) <
            std::tie(b.file_index, b.error.pos.line, b.error.pos.column);
   });
+  // Longest values first, so that a value containing a shorter one is replaced whole. Values under
+  // four bytes are no secrets worth hiding (a port, a flag) and would mangle unrelated text.
+  std::stable_sort(resolved_.begin(), resolved_.end(),
+                   [](const Resolved& a, const Resolved& b) { return a.value.size() > b.value.size(); });
   std::vector<ConfigError> out;
   out.reserve(errors_.size());
+  constexpr std::size_t kMinSecret = 4;
   for (auto& e : errors_) {
+    auto& message = e.error.message;
+    for (const auto& r : resolved_) {
+      if (r.value.size() < kMinSecret) {
+        continue;
+      }
+      for (auto pos = message.find(r.value); pos != std::string::npos;
+           pos = message.find(r.value, pos + r.placeholder.size())) {
+        message.replace(pos, r.value.size(), r.placeholder);
+      }
+    }
+    if (auto it = expanded_at_.find(e.error.key_path); it != expanded_at_.end()) {
+      mask_pieces(message, it->second, kMinSecret);
+    }
     out.push_back(std::move(e.error));
   }
   errors_.clear();
@@ -135,7 +200,9 @@ std::optional<Scalar> Value::scalar(std::string_view what) const {
   }
   Scalar s{node_.Scalar(), node_.Scalar(), false};
   if (has_interpolation(s.raw)) {
-    auto expanded = interpolate(s.raw, ctx_->sources());
+    std::vector<Resolved> resolved;
+    auto expanded = interpolate(s.raw, ctx_->sources(), &resolved);
+    ctx_->expanded(path_, std::move(resolved));
     if (!expanded) {
       error(expanded.error());
       return std::nullopt;

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/interpolate.hpp"
 #include "config/loader.hpp"
 #include "config/model.hpp"
 #include "util/duration.hpp"
@@ -44,8 +45,14 @@ class Context {
   /// config needs (a merge bomb: each level multiplies), with the error recorded once.
   bool merge_step(const YAML::Mark& mark, const std::string& path);
 
+  /// The `${...}` expansions of the value at `path`: take_errors() keeps them out of messages.
+  void expanded(const std::string& path, std::vector<Resolved> resolved);
+
   [[nodiscard]] bool has_errors() const { return !errors_.empty(); }
   /// The errors in file order (main file first, then includes; by line and column within a file).
+  /// A value a `${...}` gave never appears in a message, whatever check quoted it: whole, it reads
+  /// as the `${...}` it came from; in an error about that very value, any piece of it of four or
+  /// more bytes reads as `***` (a parser may quote a field of it).
   std::vector<ConfigError> take_errors();
   std::map<std::string, Position> take_origins() { return std::move(origins_); }
 
@@ -59,6 +66,8 @@ class Context {
   int file_index_ = 0;
   std::vector<Indexed> errors_;
   std::map<std::string, Position> origins_;
+  std::vector<Resolved> resolved_;
+  std::map<std::string, std::vector<std::string>> expanded_at_;  // path -> the values its ${...} gave
   std::size_t merged_ = 0;
   bool merge_bomb_reported_ = false;
 };

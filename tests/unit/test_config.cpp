@@ -696,6 +696,28 @@ alerts: {routes: [{notify: [a]}]}
   CHECK(error_at(r, "probes.p.headers.A").message == "header values must not contain line breaks or NUL");
 }
 
+TEST_CASE("a check that quotes its value shows the ${...} text, not what it resolved to", "[config][fuzz][secrets]") {
+  // Found by the config fuzzer: a schedule (whose parser quotes the value it cannot read) took a
+  // secret from the environment, and the error printed it. Every message is now kept free of every
+  // value a ${...} gave in this load, whichever check wrote it.
+  FakeWorld world;
+  world.env = {{"TOKEN", "s3cret-from-env"}, {"PORT", "80"}};
+  const auto r = load(R"(
+jobs:
+  b: {schedule: "@ever${env:TOKEN}", command: [/bin/true]}
+  c: {schedule: "${env:TOKEN} * * * *", command: [/bin/true]}
+alerts: {routes: [{notify: []}]}
+)",
+                      world);
+  INFO(dump(r));
+  REQUIRE(r.errors.size() == 2);
+  for (const auto& e : r.errors) {
+    CHECK(e.to_string().find("s3cret") == std::string::npos);
+  }
+  CHECK_THAT(error_at(r, "jobs.b.schedule").message, Catch::Contains("@ever${env:TOKEN}"));
+  CHECK(error_at(r, "jobs.c.schedule").message == "minute field: invalid value ***");  // a piece of it
+}
+
 TEST_CASE("the interpolation helper on its own", "[config][interpolate]") {
   FakeWorld world;
   world.env = {{"A", "1"}};
