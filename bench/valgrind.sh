@@ -90,4 +90,11 @@ if [ "$rc" -ne 0 ]; then
     "$work/memcheck.log" >&2 || tail -40 "$work/memcheck.log" >&2
   exit 1
 fi
-echo "memcheck: 0 errors, no definite leak ($i rounds of requests)"
+runs=$(grep -c "event=SUCCESS\|event=FAILURE" "$work/tendd.log" || true)
+probes=$(grep -c "event=DOWN\|event=UP" "$work/tendd.log" || true)
+if [ "${runs:-0}" -eq 0 ]; then
+  echo "memcheck: no job ran under valgrind; see the log" >&2
+  tail -20 "$work/tendd.log" >&2
+  exit 1
+fi
+echo "memcheck: 0 errors, no definite leak ($i rounds of requests, $runs job runs ended, $probes probe changes)"
