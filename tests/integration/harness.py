@@ -167,6 +167,13 @@ class TendTestCase(unittest.TestCase):
         result = getattr(outcome, "result", None)
         return bool(result) and any(t is self for t, _ in result.failures + result.errors)
 
+    def receiver(self, **kw):
+        """A loopback HTTP receiver (receiver.py) for this test, stopped when it ends."""
+        from receiver import Receiver
+        r = Receiver(**kw)
+        self.addCleanup(r.stop)
+        return r
+
     def daemon(self, config_text, start=True, env=None):
         d = Daemon(self.dir, config_text, env=env)
         self.daemons.append(d)

@@ -13,7 +13,6 @@ import time
 import unittest
 
 from harness import CHILD, TendTestCase, wait_for
-from receiver import Receiver
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 PAYLOAD_KEYS = {"version", "id", "status", "event", "severity", "kind", "name", "summary", "detail", "host",
@@ -32,11 +31,6 @@ def fail_job(name, okfile=None, schedule="@daily", extra=""):
 
 
 class AlertsTest(TendTestCase):
-    def receiver(self, **kw):
-        r = Receiver(**kw)
-        self.addCleanup(r.stop)
-        return r
-
     # ---- helpers ----
 
     def lane(self, d, name):

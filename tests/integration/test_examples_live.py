@@ -20,7 +20,6 @@ import unittest
 import urllib.request
 
 from harness import SOURCE_DIR, TendTestCase, wait_for
-from receiver import Receiver
 from test_probes_pm2 import free_port
 
 PM2 = shutil.which("pm2")
@@ -42,11 +41,6 @@ def environment(**values):
 
 
 class ExamplesLiveTest(TendTestCase):
-    def receiver(self):
-        r = Receiver()
-        self.addCleanup(r.stop)
-        return r
-
     def example(self, name, replace=()):
         """The example's text with its daemon state and socket moved into the temp dir, and replace applied."""
         with open(os.path.join(SOURCE_DIR, "config", "examples", name)) as f:

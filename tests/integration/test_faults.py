@@ -31,7 +31,6 @@ import time
 import unittest
 
 from harness import CHILD, TENDD, TendTestCase, pid_alive, wait_for
-from receiver import Receiver
 from targets import Target
 
 SANITIZED = os.environ.get("TEND_SANITIZED") == "ON"
@@ -102,11 +101,6 @@ def integrity(db_path):
 
 
 class FaultsTest(TendTestCase):
-    def receiver(self, **kw):
-        r = Receiver(**kw)
-        self.addCleanup(r.stop)
-        return r
-
     def lanes(self, d):
         return {n["name"]: n for n in d.status()["alerts"]["notifiers"]}
 

@@ -9,17 +9,11 @@ import time
 import unittest
 
 from harness import TendTestCase, wait_for
-from receiver import Receiver
 
 PROBES = 50
 
 
 class GroupingTest(TendTestCase):
-    def receiver(self, **kw):
-        r = Receiver(**kw)
-        self.addCleanup(r.stop)
-        return r
-
     def groups(self, d):
         return d.status()["alerts"]["groups"]
 
