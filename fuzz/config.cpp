@@ -7,6 +7,7 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -52,44 +53,53 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       rest = rest.substr(next + kSeparator.size());
     }
   }
-  files["/run/secret"] = "s3cret-from-file\n";
-  files["/run/credentials/tend.service/token"] = "s3cret-credential";
-
-  tend::config::Sources sources;
-  sources.getenv = [](const std::string& name) -> std::optional<std::string> {
-    if (name == "TOKEN") {
-      return "s3cret-from-env";
-    }
-    if (name == "HOME") {
-      return "/root";
-    }
-    return std::nullopt;
-  };
-  sources.read_file = [&files](const std::string& path) -> std::optional<std::string> {
-    auto it = files.find(path);
-    return it == files.end() ? std::nullopt : std::optional(it->second);
-  };
-  sources.glob = [&files](const std::string& pattern) {
-    std::vector<std::string> out;
-    for (const auto& [path, text] : files) {
-      if (::fnmatch(pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0) {
-        out.push_back(path);
+  // The load, with the secrets the sources resolve to spelled `word` ("s3cret" or "n0pe"): a
+  // resolved secret shows up as that word, whatever the input is made of.
+  auto load = [&files, main](const std::string& word) {
+    files["/run/secret"] = word + "-from-file\n";
+    files["/run/credentials/tend.service/token"] = word + "-credential";
+    tend::config::Sources sources;
+    sources.getenv = [word](const std::string& name) -> std::optional<std::string> {
+      if (name == "TOKEN") {
+        return word + "-from-env";
       }
-    }
-    return out;
+      if (name == "HOME") {
+        return "/root";
+      }
+      return std::nullopt;
+    };
+    sources.read_file = [&files](const std::string& path) -> std::optional<std::string> {
+      auto it = files.find(path);
+      return it == files.end() ? std::nullopt : std::optional(it->second);
+    };
+    sources.glob = [&files](const std::string& pattern) {
+      std::vector<std::string> out;
+      for (const auto& [path, text] : files) {
+        if (::fnmatch(pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0) {
+          out.push_back(path);
+        }
+      }
+      return out;
+    };
+    sources.credentials_dir = "/run/credentials/tend.service";
+    sources.hostname = "fuzz-host";
+    return tend::config::load_text(main, kMain, sources, tend::plugins::config());
   };
-  sources.credentials_dir = "/run/credentials/tend.service";
-  sources.hostname = "fuzz-host";
 
-  const auto result = tend::config::load_text(main, kMain, sources, tend::plugins::config());
+  const auto result = load("s3cret");
   check(result.config.has_value() == result.errors.empty(), "a config comes back exactly when there are no errors",
         result.errors);
-  // A resolved secret never reaches a message (unless the input wrote it out itself).
-  const bool secret_in_input = in.find("s3cret") != std::string_view::npos;
+  auto shows = [](const std::vector<tend::config::ConfigError>& errors, std::string_view word) {
+    return std::any_of(errors.begin(), errors.end(),
+                       [word](const auto& e) { return e.to_string().find(word) != std::string::npos; });
+  };
   for (const auto& e : result.errors) {
     check(!e.message.empty(), "every error has a message", result.errors);
-    check(secret_in_input || e.to_string().find("s3cret") == std::string::npos, "no error shows a resolved secret",
-          result.errors);
+  }
+  // A resolved secret never reaches a message. The input may spell the word itself, plainly or
+  // through YAML's escapes ("s\x33cret"): then the same load with other secrets shows it too.
+  if (shows(result.errors, "s3cret")) {
+    check(shows(load("n0pe").errors, "s3cret"), "no error shows a resolved secret", result.errors);
   }
   return 0;
 }

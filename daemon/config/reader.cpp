@@ -94,10 +94,22 @@ void Context::expanded(const std::string& path, std::vector<Resolved> resolved) 
 
 namespace {
 
+// Whether `word` and `value` have `min` bytes in a row in common.
+bool shares_run(std::string_view word, std::string_view value, std::size_t min) {
+  for (std::size_t i = 0; i + min <= word.size(); ++i) {
+    if (value.find(word.substr(i, min)) != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Each word of `text` (split at white space, without the quotes, brackets and punctuation around
-// it) of `min` or more bytes that occurs in one of `values`, as `***`: a parser that quotes a
-// field of the value it could not read ("invalid value s3cret") shows no piece of it, and the
-// message's own words ("http://" in "must start with http://") stay readable.
+// it) that has `min` or more bytes in a row in common with one of `values`, as `***`: a parser that
+// quotes a field of the value it could not read ("invalid value s3cret"), or the value cut short
+// ("unknown macro @every/s3cr...") or escaped ("@a\x00/s3cret"), shows no piece of it. Four bytes
+// in a row also catch words of the message itself now and then ("p://" of "ftp://user:pw@h"):
+// better a word too many masked than a piece of a secret shown; bare schemes are spared.
 void mask_pieces(std::string& text, const std::vector<std::string>& values, std::size_t min) {
   constexpr std::string_view kSpace = " \t\n";
   constexpr std::string_view kAround = "'\"`()[]{}<>,;:.!?";
@@ -118,9 +130,12 @@ void mask_pieces(std::string& text, const std::vector<std::string>& values, std:
       --last;
     }
     const std::string_view word = std::string_view(text).substr(first, last - first);
-    const bool secret = word.size() >= min && std::any_of(values.begin(), values.end(), [&](const std::string& v) {
-                          return v.find(word) != std::string::npos;
-                        });
+    // A bare scheme ("http://", in "must start with http://") is the check's own word and no secret.
+    const bool scheme =
+        word.size() > 3 && word.substr(word.size() - 3) == "://" && word.find_first_of(":/") == word.size() - 3;
+    const bool secret = !scheme && std::any_of(values.begin(), values.end(), [&](const std::string& v) {
+      return v.size() >= min && shares_run(word, v, min);
+    });
     if (secret) {
       text.replace(first, last - first, "***");
       end = end - (last - first) + 3;

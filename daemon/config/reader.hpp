@@ -51,8 +51,9 @@ class Context {
   [[nodiscard]] bool has_errors() const { return !errors_.empty(); }
   /// The errors in file order (main file first, then includes; by line and column within a file).
   /// A value a `${...}` gave never appears in a message, whatever check quoted it: whole, it reads
-  /// as the `${...}` it came from; in an error about that very value, any piece of it of four or
-  /// more bytes reads as `***` (a parser may quote a field of it).
+  /// as the `${...}` it came from; in an error about that very value, any word of the message with
+  /// four bytes in a row of it reads as `***` (a parser may quote a field of it, or the value cut
+  /// short or escaped).
   std::vector<ConfigError> take_errors();
   std::map<std::string, Position> take_origins() { return std::move(origins_); }
 
