@@ -24,7 +24,7 @@ import signal
 import subprocess
 import time
 
-from harness import pid_alive, wait_for
+from harness import pid_alive, systemd_child, wait_for
 
 SUITE = "bookworm"
 MIRROR = os.environ.get("TEND_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -170,24 +170,7 @@ class BootedRoot:
         return self
 
     def _find_systemd(self):
-        if self.unshare.poll() is not None:
-            with open(os.path.join(self.workdir, "boot.log"), errors="replace") as f:
-                raise AssertionError(f"unshare exited with {self.unshare.returncode}: {f.read()[-2000:]}")
-        children = []
-        try:
-            for task in os.listdir(f"/proc/{self.unshare.pid}/task"):
-                with open(f"/proc/{self.unshare.pid}/task/{task}/children") as f:
-                    children += [int(p) for p in f.read().split()]
-        except FileNotFoundError:
-            return None
-        for pid in children:
-            try:
-                with open(f"/proc/{pid}/comm") as f:
-                    if f.read().strip() == "systemd":
-                        return pid
-            except FileNotFoundError:
-                continue
-        return None
+        return systemd_child(self.unshare, os.path.join(self.workdir, "boot.log"))
 
     def run(self, *argv, input=None, timeout=300, env=None):
         """argv inside the booted root, as root, with a clean environment."""

@@ -43,6 +43,33 @@ def pid_alive(pid):
 MAY_SKIP = os.environ.get("TEND_TESTS_MAY_SKIP") == "1"
 
 
+
+def systemd_child(unshare, log_path=None):
+    """The pid (as seen from here) of the systemd that `unshare` (a Popen of unshare(1) booting one in
+    a PID namespace) started; None while it is not there yet. Raises when unshare has exited, with
+    the end of its log when there is one."""
+    if unshare.poll() is not None:
+        tail = ""
+        if log_path:
+            with open(log_path, errors="replace") as f:
+                tail = ": " + f.read()[-2000:]
+        raise AssertionError(f"unshare exited with {unshare.returncode}{tail}")
+    children = []
+    try:
+        for task in os.listdir(f"/proc/{unshare.pid}/task"):
+            with open(f"/proc/{unshare.pid}/task/{task}/children") as f:
+                children += [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return None
+    for pid in children:
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == "systemd":
+                    return pid
+        except FileNotFoundError:
+            continue
+    return None
+
 def precondition(met, what):
     """A test that needs something of the machine (root, pm2, unshare) fails loudly when it is
     missing: CI runs as root with everything installed, so a silent skip would hide a test that

@@ -21,7 +21,7 @@ import tempfile
 import time
 import unittest
 
-from harness import pid_alive, precondition, wait_for
+from harness import pid_alive, precondition, systemd_child, wait_for
 
 DRIVER = os.environ.get("TEND_REMEDY_DRIVER", "remedy_driver")
 SYSTEMD = "/lib/systemd/systemd"
@@ -76,23 +76,7 @@ class Namespace:
                  timeout=60, interval=0.1, what="the namespace's systemd to finish booting")
 
     def _find_systemd(self):
-        if self.unshare.poll() is not None:
-            raise AssertionError(f"unshare exited with {self.unshare.returncode}")
-        children = []
-        try:
-            for task in os.listdir(f"/proc/{self.unshare.pid}/task"):
-                with open(f"/proc/{self.unshare.pid}/task/{task}/children") as f:
-                    children += [int(p) for p in f.read().split()]
-        except FileNotFoundError:
-            return None
-        for pid in children:
-            try:
-                with open(f"/proc/{pid}/comm") as f:
-                    if f.read().strip() == "systemd":
-                        return pid
-            except FileNotFoundError:
-                continue
-        return None
+        return systemd_child(self.unshare)
 
     def run(self, *argv, input=None, timeout=120):
         return subprocess.run(["nsenter", "-t", str(self.systemd_pid), "-m", "-p", "-u", "--", *argv],
