@@ -101,7 +101,7 @@ Daemon::Daemon(boost::asio::io_context& io, config::Config cfg, config::Sources 
       launcher_(process::make_posix_launcher(io)),
       store_(open_store(io, cfg_)),
       rng_(std::random_device{}()),
-      http_(http::make_curl_client(io)),
+      http_(http::make_client(io)),
       remedy_ctx_{io, *launcher_, std::chrono::milliseconds(60'000), {}, {}, cfg_.daemon.env},
       alert_http_(http::make_curl_client(io)),
       alerts_(alerts::Context{clock_, *store_, *alert_http_, std::string("tend/") + version()}),

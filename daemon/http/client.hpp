@@ -68,4 +68,15 @@ class Client {
 /// The libcurl multi-socket client on `io` (single-threaded: use it on `io`'s thread; destroy it before `io`).
 std::unique_ptr<Client> make_curl_client(boost::asio::io_context& io);
 
+/// The plain HTTP/1.1 client on `io` (same threading rules): http:// over TCP with keep-alive reuse,
+/// cheaper per request than curl. A request it does not serve (https, unix_socket, redirects to
+/// follow: see detail::plain_serves) fails with Failure::other; make_client() routes around that.
+std::unique_ptr<Client> make_plain_client(boost::asio::io_context& io);
+
+/// The probes' client: every request the plain client serves goes to it, the rest to a curl client.
+std::unique_ptr<Client> make_client(boost::asio::io_context& io);
+
+/// make_client()'s routing over two given clients (`plain` gets what detail::plain_serves accepts).
+std::unique_ptr<Client> make_router(std::unique_ptr<Client> plain, std::unique_ptr<Client> curl);
+
 }  // namespace tend::http

@@ -10,7 +10,6 @@
 // still decide when they close. Watching whatever fd curl hands us covers every case uniformly.
 
 #include <curl/curl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +30,7 @@
 
 #include "http/client.hpp"
 #include "http/curl_detail.hpp"
+#include "http/limits.hpp"
 #include "util/log.hpp"
 
 namespace tend::http {
@@ -38,53 +38,20 @@ namespace {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
+using detail::fd_budget;
+using detail::kMaxCachedConnections;
+using detail::kMaxHeaderBytes;
+using detail::kMaxInFlight;
 using std::chrono::milliseconds;
 
 // No per-host cap: each probe has at most one request in flight, so the count is already bounded
 // by the configuration, and a cap would queue healthy probes of a host behind its hung endpoints
 // (with their timeouts running while queued). Idle connections are still reused.
 constexpr long kMaxHostConnections = 0;
-// Connections kept open for reuse after their transfer (curl closes the oldest idle one past this).
-// curl's default grows with the transfers in flight (4x), so a burst of thousands of probes left a
-// cache of thousands, and curl 7.88 walks the whole cache when a transfer that kept its connection
-// is removed (and walks the host's connections to find one to reuse): at 10,000 probes a second
-// every request paid for every other probe's connection and the loop fell to ~600 probes/s
-// (bench/README.md, `scale`). Probes of one interval rarely overlap, so a few hundred idle
-// connections are enough to reuse one for nearly every request.
-constexpr std::size_t kMaxCachedConnections = 256;
-// Transfers in curl at once; more wait in our FIFO (their timeout running from send()). The reason
-// is the same walk: curl scans every connection of the host when it looks for one to reuse and the
-// whole cache when a transfer is removed, so with thousands in flight (the start-up burst of 10,000
-// probes, all opening new connections at once) each request cost more than the last and the loop
-// stayed collapsed at ~1,200 probes/s in two runs of three, with 250 MB of transfers waiting.
-// curl's own limit (CURLMOPT_MAX_TOTAL_CONNECTIONS) does not help: its pending list is walked too.
-// A hung target holds a slot only until its timeout, so healthy probes wait behind hung ones only
-// past this many hung targets at once.
-constexpr std::size_t kMaxInFlight = 256;
-// Descriptors left for everything that is not HTTP (the control socket's clients, the state
-// database, logs, children's pipes, the web listener) when RLIMIT_NOFILE is low.
-constexpr rlim_t kFdsKeptForOthers = 128;
-
-// Transfers in flight and idle connections each hold a descriptor. Under a low limit (`ulimit -n
-// 256`, a container's default) HTTP must not take them all: the control socket could accept no
-// client and every other open would fail. Each of the two clients (probes; alerts and the
-// heartbeat) may use a quarter of what is left for transfers and a quarter for idle connections,
-// up to the usual caps; past that, requests wait in the FIFO with their timeout running.
-std::size_t fd_budget(std::size_t cap) {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) {
-    return cap;
-  }
-  const rlim_t spare = rl.rlim_cur > kFdsKeptForOthers ? rl.rlim_cur - kFdsKeptForOthers : 0;
-  return std::clamp<std::size_t>(static_cast<std::size_t>(spare / 4), 4, cap);
-}
 // Finished easy handles kept (curl_easy_reset) for the next request: curl_easy_init and _cleanup
 // were ~8% of tendd's CPU at 100 probes a second.
 constexpr std::size_t kMaxSpareHandles = 64;
 constexpr long kMaxRedirects = 5;
-// Response headers kept per request; past this they are read and dropped, so memory per request
-// stays bounded (body cap + this) whatever a server sends.
-constexpr std::size_t kMaxHeaderBytes = std::size_t{64} * 1024;
 // Leaf-certificate expiry remembered per origin for reused connections (see cert_expiry()).
 constexpr std::size_t kMaxCertCacheEntries = 4096;
 

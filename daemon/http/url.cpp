@@ -94,6 +94,15 @@ std::optional<int> Url::port() const {
   }
 }
 
+std::string Url::target() const {
+  const std::string path = part(CURLUPART_PATH);
+  const std::string query = part(CURLUPART_QUERY);
+  if (query.empty()) {
+    return path.empty() ? std::string("/") : path;
+  }
+  return (path.empty() ? std::string("/") : path) + "?" + query;
+}
+
 std::string Url::origin() const {
   const auto p = part(CURLUPART_PORT);
   return scheme() + "://" + host() + (p.empty() ? "" : ":" + p);

@@ -32,6 +32,8 @@ class Url {
   [[nodiscard]] std::string host() const;
   /// The port when the URL names one.
   [[nodiscard]] std::optional<int> port() const;
+  /// What an HTTP request line carries: the path ("/" when none) and "?query" when there is one.
+  [[nodiscard]] std::string target() const;
   /// "scheme://host[:port]": all of the URL that logs, status and alerts may show.
   [[nodiscard]] std::string origin() const;
   /// `text` with this URL's secrets (userinfo, path, query, fragment, each query value) replaced.

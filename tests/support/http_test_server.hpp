@@ -12,6 +12,14 @@
 //                  /to-port/PORT: 307 to http://127.0.0.1:PORT/echo (another origin)
 //   /echo          200; headers x-echo-method and x-echo-<name> for each request header; body: the
 //                  raw request as received (head and body)
+//   /close-after   200 (keep-alive by its headers), then the server closes the idle connection
+//   /drop-next     200; the next request on that connection is read and dropped (closed unanswered):
+//                  a keep-alive timeout racing the client's reuse
+//   /bye           200 with "Connection: close", then closes
+//   /http10        an HTTP/1.0 200 without keep-alive; the connection is left open (the client must
+//                  not reuse it anyway)
+//   /chunked       200 with a chunked body "hello world"
+//   /interim       100 Continue first, then 200 "final"
 // Connections are kept alive, so tests can count connection reuse. Everything stops (and every
 // connection closes) when the server is destroyed.
 
@@ -91,6 +99,10 @@ class HttpTestServer {
   [[nodiscard]] int connections() const { return connections_.load(); }
   /// Complete requests read so far.
   [[nodiscard]] int requests() const { return requests_.load(); }
+  /// Idle connections the server closed itself (/close-after) and requests it dropped (/drop-next).
+  [[nodiscard]] int server_closes() const { return server_closes_.load(); }
+  /// Body bytes of /slow written so far (all requests).
+  [[nodiscard]] int slow_bytes_sent() const { return slow_bytes_sent_.load(); }
   /// Body bytes of /huge written before the client went away (or all of them).
   [[nodiscard]] std::uint64_t huge_bytes_sent() const { return huge_bytes_sent_.load(); }
   /// True once a /huge response failed because the client closed the connection early.
@@ -177,6 +189,7 @@ class HttpTestServer {
   boost::asio::awaitable<void> session(Socket socket) {
     namespace asio = boost::asio;
     std::string buffer;
+    bool drop_next = false;
     for (;;) {
       auto [ec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(buffer), "\r\n\r\n",
                                                      asio::as_tuple(asio::use_awaitable));
@@ -197,7 +210,11 @@ class HttpTestServer {
       in.body = buffer.substr(0, length);
       buffer.erase(0, length);
       ++requests_;
-      if (!co_await respond(socket, in)) {
+      if (drop_next) {
+        ++server_closes_;
+        co_return;
+      }
+      if (!co_await respond(socket, in, drop_next)) {
         co_return;
       }
     }
@@ -228,7 +245,7 @@ class HttpTestServer {
   }
 
   template <class Socket>
-  boost::asio::awaitable<bool> respond(Socket& socket, const Incoming& in) {
+  boost::asio::awaitable<bool> respond(Socket& socket, const Incoming& in, bool& drop_next) {
     namespace asio = boost::asio;
     using namespace std::chrono_literals;
     const std::string path = in.path.substr(0, in.path.find('?'));
@@ -252,6 +269,37 @@ class HttpTestServer {
     }
     if (path == "/close") {
       co_return false;
+    }
+    if (path == "/close-after") {
+      co_await reply(socket, in, 200, "OK", "closing\n");
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      ++server_closes_;
+      co_return false;
+    }
+    if (path == "/drop-next") {
+      drop_next = true;
+      co_return co_await reply(socket, in, 200, "OK", "next one is dropped\n");
+    }
+    if (path == "/bye") {
+      co_await reply(socket, in, 200, "OK", "bye\n", "Connection: close\r\n");
+      co_return false;
+    }
+    if (path == "/http10") {
+      co_await write_all(socket, "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nold\r\n");
+      co_return true;
+    }
+    if (path == "/chunked") {
+      co_return co_await write_all(socket,
+                                   "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                   "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n") &&
+          in.keep_alive;
+    }
+    if (path == "/interim") {
+      if (!co_await write_all(socket, "HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n")) {
+        co_return false;
+      }
+      co_return co_await reply(socket, in, 200, "OK", "final\n");
     }
     if (path == "/redirect") {
       co_return co_await reply(socket, in, 302, "Found", "", "Location: /ok\r\n");
@@ -285,6 +333,7 @@ class HttpTestServer {
         if (!co_await write_all(socket, "s")) {
           co_return false;
         }
+        ++slow_bytes_sent_;
       }
       co_return in.keep_alive;
     }
@@ -310,6 +359,8 @@ class HttpTestServer {
   std::vector<std::uint16_t> ports_;
   std::atomic<int> connections_{0};
   std::atomic<int> requests_{0};
+  std::atomic<int> server_closes_{0};
+  std::atomic<int> slow_bytes_sent_{0};
   std::atomic<std::uint64_t> huge_bytes_sent_{0};
   std::atomic<bool> huge_client_left_{false};
   std::thread thread_;

@@ -1,7 +1,9 @@
-// The libcurl client against real servers on loopback: tests/support/http_test_server.hpp plays the
-// targets (healthy, hung, trickling, huge, redirecting, echoing, unix socket) and `openssl s_server`
-// plays a TLS one. Every wait runs the client's io_context until a condition holds or a deadline
-// passes; nothing sleeps blindly.
+// The http clients (libcurl's, the plain one, and the router between them) against real servers on
+// loopback: tests/support/http_test_server.hpp plays the targets (healthy, hung, trickling, huge,
+// redirecting, echoing, closing, unix socket) and `openssl s_server` plays a TLS one. What plain
+// http can do runs against both clients (GENERATE "curl", "plain"); TLS, unix sockets and redirects
+// stay curl's, and the router is checked to send them there. Every wait runs the client's io_context until a condition
+// holds or a deadline passes; nothing sleeps blindly.
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -31,6 +33,7 @@
 
 #include "http/client.hpp"
 #include "http/curl_detail.hpp"
+#include "http/plain_detail.hpp"
 #include "http/url.hpp"
 #include "support/http_test_server.hpp"
 #include "support/test_pki.hpp"
@@ -88,6 +91,18 @@ std::uint16_t closed_port() {
   return a.local_endpoint().port();  // closed again when `a` goes: nothing listens there
 }
 
+// The client under test: every behaviour of plain http is checked against both ("curl", "plain");
+// "router" is what the daemon's probes use.
+std::unique_ptr<tend::http::Client> client_of(const std::string& kind, asio::io_context& io) {
+  if (kind == "plain") {
+    return tend::http::make_plain_client(io);
+  }
+  if (kind == "router") {
+    return tend::http::make_client(io);
+  }
+  return tend::http::make_curl_client(io);
+}
+
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 struct TempDir {
@@ -108,9 +123,11 @@ struct TempDir {
 }  // namespace
 
 TEST_CASE("a healthy target answers 200 with its body and headers", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   HttpTestServer server;
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
   const Response r = fetch(io, *client, get(server.url("/ok")));
   CHECK(r.failure == Failure::none);
   CHECK(r.error.empty());
@@ -123,9 +140,11 @@ TEST_CASE("a healthy target answers 200 with its body and headers", "[http]") {
 }
 
 TEST_CASE("error statuses are responses, not failures", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   HttpTestServer server;
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
   for (int status : {500, 404, 502}) {
     const Response r = fetch(io, *client, get(server.url("/status/" + std::to_string(status))));
     CHECK(r.failure == Failure::none);
@@ -135,9 +154,11 @@ TEST_CASE("error statuses are responses, not failures", "[http]") {
 }
 
 TEST_CASE("method, headers and body are sent as requested", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   HttpTestServer server;
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
 
   SECTION("GET with custom headers") {
     Request req = get(server.url("/echo"));
@@ -221,19 +242,24 @@ TEST_CASE("a request goes through a unix socket", "[http]") {
 }
 
 TEST_CASE("a closed port is connect refused", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
+  const std::string userinfo = kind == "curl" ? "user:hunter22@" : "";  // the plain client takes none
   const Response r =
-      fetch(io, *client, get("http://user:hunter22@127.0.0.1:" + std::to_string(closed_port()) + "/x?token=s3cr3t"));
+      fetch(io, *client, get("http://" + userinfo + "127.0.0.1:" + std::to_string(closed_port()) + "/x?token=s3cr3t"));
   CHECK(r.failure == Failure::connect_refused);
   CHECK(r.error == "connect refused");
   CHECK(r.status == 0);
 }
 
 TEST_CASE("a hanging target times out at the configured timeout", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   HttpTestServer server;
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
   Request req = get(server.url("/hang"));
   req.timeout = 300ms;
   const Response r = fetch(io, *client, req);
@@ -244,9 +270,11 @@ TEST_CASE("a hanging target times out at the configured timeout", "[http]") {
 }
 
 TEST_CASE("a body past max_body is cut, not read, and still a response", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   HttpTestServer server;
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
 
   SECTION("100 MB offered, 1 MiB read") {
     constexpr std::size_t mib = 1024 * 1024UL;
@@ -325,9 +353,11 @@ TEST_CASE("custom headers follow a redirect only to the same origin", "[http][se
 }
 
 TEST_CASE("a connection closed without an answer is a one-line failure without secrets", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   HttpTestServer server;
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
   const std::string url = "http://user:hunter22@127.0.0.1:" + std::to_string(server.port()) + "/close?token=s3cr3t";
   const Response r = fetch(io, *client, get(url));
   CHECK(r.failure == Failure::other);
@@ -338,8 +368,10 @@ TEST_CASE("a connection closed without an answer is a one-line failure without s
 }
 
 TEST_CASE("an invalid request fails through the callback, never synchronously", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
   Request req = get("http://127.0.0.1:1/");
   req.headers = {{"X-Injected", "a\r\nHost: evil"}};
   std::optional<Response> out;
@@ -351,9 +383,11 @@ TEST_CASE("an invalid request fails through the callback, never synchronously", 
 }
 
 TEST_CASE("a hung or trickling target delays no other request", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   HttpTestServer server;
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
   constexpr auto slow_timeout = 4s;  // /slow needs 5 s for its body
   const auto start = SteadyClock::now();
 
@@ -396,9 +430,11 @@ TEST_CASE("a hung or trickling target delays no other request", "[http]") {
 }
 
 TEST_CASE("past the limit of requests in flight, the rest wait their turn within their timeout", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   HttpTestServer server;
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
   constexpr int hung_count = 300;  // more than the client runs at once (kMaxInFlight)
   constexpr auto timeout = 1s;
   const auto start = SteadyClock::now();
@@ -436,9 +472,11 @@ TEST_CASE("past the limit of requests in flight, the rest wait their turn within
 }
 
 TEST_CASE("a cancelled request never calls back", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   HttpTestServer server;
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
 
   SECTION("cancel() and destroying the handle") {
     bool called = false;
@@ -502,13 +540,15 @@ TEST_CASE("a cancelled request never calls back", "[http]") {
 }
 
 TEST_CASE("destroying the client drops everything in flight without calling back", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   HttpTestServer server;
   asio::io_context io;
   int calls = 0;
   int calls_before = 0;  // callbacks that ran before the client went
 
   SECTION("from outside") {
-    auto client = tend::http::make_curl_client(io);
+    auto client = client_of(kind, io);
     std::vector<std::unique_ptr<tend::http::Handle>> handles;
     for (const char* path : {"/hang", "/slow", "/huge", "/ok", "/ok"}) {
       handles.push_back(client->send(get(server.url(path)), [&](Response) { ++calls; }));
@@ -521,7 +561,7 @@ TEST_CASE("destroying the client drops everything in flight without calling back
     handles.clear();  // handles outliving the client are inert
   }
   SECTION("from inside a callback, with handles kept") {
-    auto client = tend::http::make_curl_client(io);
+    auto client = client_of(kind, io);
     std::vector<std::unique_ptr<tend::http::Handle>> handles;
     handles.push_back(client->send(get(server.url("/hang")), [&](Response) { ++calls; }));
     handles.push_back(client->send(get(server.url("/ok")), [&](Response) {
@@ -545,9 +585,11 @@ TEST_CASE("destroying the client drops everything in flight without calling back
 }
 
 TEST_CASE("connections are reused unless a fresh one is asked for", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
   HttpTestServer server;
   asio::io_context io;
-  auto client = tend::http::make_curl_client(io);
+  auto client = client_of(kind, io);
   constexpr int count = 20;
   auto run_chain = [&](bool fresh) {
     int done = 0;
@@ -569,6 +611,266 @@ TEST_CASE("connections are reused unless a fresh one is asked for", "[http]") {
   CHECK(server.connections() == 1);
   run_chain(true);
   CHECK(server.connections() == 1 + count);
+}
+
+TEST_CASE("a fresh connection says Connection: close; a reused one does not", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = client_of(kind, io);
+  const Response reused = fetch(io, *client, get(server.url("/echo")));
+  CHECK(reused.headers.count("x-echo-connection") == 0);
+  CHECK(reused.headers.at("x-echo-user-agent") == "tend");
+  CHECK(reused.headers.at("x-echo-host") == "127.0.0.1:" + std::to_string(server.port()));
+  CHECK(reused.headers.at("x-echo-accept") == "*/*");
+  if (kind == "plain") {  // as Monit does; curl's FORBID_REUSE only closes on its side
+    Request fresh = get(server.url("/echo"));
+    fresh.fresh_connection = true;
+    const Response r = fetch(io, *client, fresh);
+    CHECK(r.headers.at("x-echo-connection") == "close");
+  }
+}
+
+TEST_CASE("userinfo in the url is sent as Basic auth unless the caller set Authorization", "[http]") {
+  // The router sends such a URL to curl (plain_serves), and so does make_client().
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_client(io);
+  const std::string port = std::to_string(server.port());
+  const Response r = fetch(io, *client, get("http://al%3Aice:s3cr%40t@127.0.0.1:" + port + "/echo"));
+  CHECK(r.headers.at("x-echo-authorization") == "Basic YWw6aWNlOnMzY3JAdA==");  // "al:ice:s3cr@t"
+  CHECK(r.headers.at("x-echo-host") == "127.0.0.1:" + port);
+  const Response u = fetch(io, *client, get("http://bob@127.0.0.1:" + port + "/echo"));
+  CHECK(u.headers.at("x-echo-authorization") == "Basic Ym9iOg==");  // "bob:"
+  Request own = get("http://bob:pw@127.0.0.1:" + port + "/echo");
+  own.headers = {{"Authorization", "Bearer t0ken"}};
+  const Response o = fetch(io, *client, own);
+  CHECK(o.headers.at("x-echo-authorization") == "Bearer t0ken");
+}
+
+TEST_CASE("idle connections are kept per host and port", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
+  HttpTestServer server(HttpTestServer::Options{2, {}});
+  asio::io_context io;
+  auto client = client_of(kind, io);
+  for (int i = 0; i < 6; ++i) {
+    const Response r = fetch(io, *client, get(server.url("/ok", static_cast<std::size_t>(i % 2))));
+    CHECK(r.status == 200);
+  }
+  CHECK(server.connections() == 2);
+  CHECK(server.requests() == 6);
+}
+
+TEST_CASE("a connection the server will not keep is not reused", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = client_of(kind, io);
+
+  SECTION("Connection: close") {
+    for (int i = 0; i < 3; ++i) {
+      const Response r = fetch(io, *client, get(server.url("/bye")));
+      CHECK(r.status == 200);
+      CHECK(r.body == "bye\n");
+    }
+    CHECK(server.connections() == 3);
+  }
+  SECTION("HTTP/1.0 without keep-alive (the server leaves it open)") {
+    for (int i = 0; i < 3; ++i) {
+      const Response r = fetch(io, *client, get(server.url("/http10")));
+      CHECK(r.status == 200);
+      CHECK(r.body == "old\r\n");
+    }
+    CHECK(server.connections() == 3);
+  }
+  SECTION("a truncated body: the rest is not read, the next request gets a new connection") {
+    Request cut = get(server.url("/ok"));
+    cut.max_body = 5;
+    const Response r = fetch(io, *client, cut);
+    CHECK(r.body == "hello");
+    CHECK(r.body_truncated);
+    const Response next = fetch(io, *client, get(server.url("/ok")));
+    CHECK(next.status == 200);
+    CHECK(next.body == "hello from the test server\n");
+    CHECK(server.connections() == 2);
+    const Response again = fetch(io, *client, get(server.url("/ok")));
+    CHECK(again.status == 200);
+    CHECK(server.connections() == 2);  // that one was kept
+  }
+  SECTION("a request cancelled mid-response") {
+    std::optional<Response> cancelled;
+    auto handle = client->send(get(server.url("/slow")), [&](Response r) { cancelled = std::move(r); });
+    REQUIRE(run_until(io, [&] { return server.slow_bytes_sent() >= 2; }));
+    handle->cancel();
+    const Response next = fetch(io, *client, get(server.url("/ok")));
+    CHECK(next.status == 200);
+    CHECK(server.connections() == 2);
+    CHECK_FALSE(cancelled.has_value());
+  }
+}
+
+TEST_CASE("a pooled connection the server closed: the next request still succeeds", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = client_of(kind, io);
+
+  SECTION("closed while idle (noticed before reuse)") {
+    const Response first = fetch(io, *client, get(server.url("/close-after")));
+    CHECK(first.status == 200);
+    REQUIRE(run_until(io, [&] { return server.server_closes() == 1; }));
+    const Response next = fetch(io, *client, get(server.url("/ok")));
+    CHECK(next.failure == Failure::none);
+    CHECK(next.status == 200);
+    CHECK(server.connections() == 2);
+  }
+  SECTION("closed as the request arrives (retried once on a new connection)") {
+    const Response first = fetch(io, *client, get(server.url("/drop-next")));
+    CHECK(first.status == 200);
+    const Response next = fetch(io, *client, get(server.url("/echo")));
+    CHECK(next.failure == Failure::none);
+    CHECK(next.status == 200);
+    CHECK(server.server_closes() == 1);
+    CHECK(server.connections() == 2);
+    CHECK(server.requests() == 3);  // /drop-next, the dropped /echo, the retried /echo
+  }
+  SECTION("dropped on a new connection too: no second retry") {
+    const Response first = fetch(io, *client, get(server.url("/drop-next")));
+    CHECK(first.status == 200);
+    const Response next = fetch(io, *client, get(server.url("/close")));  // the retry is closed as well
+    CHECK(next.failure == Failure::other);
+    CHECK(server.connections() == 2);
+    CHECK(server.requests() == 3);
+  }
+}
+
+TEST_CASE("chunked bodies and interim responses", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = client_of(kind, io);
+  const Response chunked = fetch(io, *client, get(server.url("/chunked")));
+  CHECK(chunked.status == 200);
+  CHECK(chunked.body == "hello world");
+  CHECK(chunked.headers.at("transfer-encoding") == "chunked");
+  Request cut = get(server.url("/chunked"));
+  cut.max_body = 7;
+  const Response truncated = fetch(io, *client, cut);
+  CHECK(truncated.body == "hello w");
+  CHECK(truncated.body_truncated);
+  const Response interim = fetch(io, *client, get(server.url("/interim")));
+  CHECK(interim.status == 200);
+  CHECK(interim.body == "final\n");
+  CHECK(interim.headers.count("x-interim") == 0);  // only the final response's headers
+  const Response after = fetch(io, *client, get(server.url("/ok")));
+  CHECK(after.status == 200);
+}
+
+TEST_CASE("host names are resolved without blocking; unknown ones are dns failures", "[http]") {
+  const std::string kind = GENERATE(as<std::string>{}, "curl", "plain");
+  CAPTURE(kind);
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = client_of(kind, io);
+  const Response r = fetch(io, *client, get("http://localhost:" + std::to_string(server.port()) + "/echo"));
+  CHECK(r.failure == Failure::none);
+  CHECK(r.status == 200);
+  CHECK(r.headers.at("x-echo-host") == "localhost:" + std::to_string(server.port()));
+  const Response missing = fetch(io, *client, get("http://no-such-host.invalid/ok"));
+  CHECK(missing.failure == Failure::dns);
+  CHECK(missing.error == "dns: cannot resolve no-such-host.invalid");
+}
+
+TEST_CASE("plain client: many sequential requests share one connection; fresh ones do not", "[http]") {
+  HttpTestServer server;
+  asio::io_context io;
+  auto client = tend::http::make_plain_client(io);
+  constexpr int count = 50;
+  for (int i = 0; i < count; ++i) {
+    REQUIRE(fetch(io, *client, get(server.url("/ok"))).status == 200);
+  }
+  CHECK(server.connections() == 1);
+  for (int i = 0; i < count; ++i) {
+    Request req = get(server.url("/ok"));
+    req.fresh_connection = true;
+    REQUIRE(fetch(io, *client, req).status == 200);
+  }
+  CHECK(server.connections() == 1 + count);
+  // The fresh ones were not pooled either: the next reuses the first connection.
+  REQUIRE(fetch(io, *client, get(server.url("/ok"))).status == 200);
+  CHECK(server.connections() == 1 + count);
+}
+
+TEST_CASE("plain client: requests it does not serve fail instead of going out wrong", "[http]") {
+  asio::io_context io;
+  auto client = tend::http::make_plain_client(io);
+  Request tls = get("https://127.0.0.1:1/");
+  const Response r = fetch(io, *client, tls);
+  CHECK(r.failure == Failure::other);
+  CHECK(r.error == "invalid request: not a plain http request");
+}
+
+TEST_CASE("the router: plain http to the plain client, everything else to curl", "[http][router]") {
+  using tend::http::detail::plain_serves;
+  CHECK(plain_serves(get("http://127.0.0.1:8080/health")));
+  CHECK(plain_serves(get("http://example.com")));
+  CHECK_FALSE(plain_serves(get("http://user:pw@example.com/")));  // Basic auth: curl's
+  CHECK_FALSE(plain_serves(get("http://user@example.com/")));
+  CHECK_FALSE(plain_serves(get("https://example.com/")));
+  Request unix_socket = get("http://localhost/");
+  unix_socket.unix_socket = "/run/app.sock";
+  CHECK_FALSE(plain_serves(unix_socket));
+  Request redirects = get("http://example.com/");
+  redirects.follow_redirects = true;
+  CHECK_FALSE(plain_serves(redirects));
+  Request expect = get("http://example.com/");
+  expect.headers = {{"expect", "100-continue"}};
+  CHECK_FALSE(plain_serves(expect));
+
+  // Which client got what: each wrapped in a counter in front of the real one.
+  struct Counting final : tend::http::Client {
+    Counting(std::unique_ptr<tend::http::Client> inner, int& count) : inner_(std::move(inner)), count_(count) {}
+    std::unique_ptr<tend::http::Handle> send(Request req, tend::http::Callback done) override {
+      ++count_;
+      return inner_->send(std::move(req), std::move(done));
+    }
+    std::unique_ptr<tend::http::Client> inner_;
+    int& count_;
+  };
+  TempDir dir;
+  const std::string path = (dir.path / "app.sock").string();
+  HttpTestServer server(HttpTestServer::Options{1, path});
+  asio::io_context io;
+  int plain = 0;
+  int curl = 0;
+  auto router = tend::http::make_router(std::make_unique<Counting>(tend::http::make_plain_client(io), plain),
+                                        std::make_unique<Counting>(tend::http::make_curl_client(io), curl));
+  CHECK(fetch(io, *router, get(server.url("/ok"))).status == 200);
+  CHECK((plain == 1 && curl == 0));
+  Request follow = get(server.url("/redirect"));
+  follow.follow_redirects = true;
+  const Response followed = fetch(io, *router, follow);
+  CHECK(followed.status == 200);
+  CHECK(followed.body == "hello from the test server\n");
+  CHECK((plain == 1 && curl == 1));
+  Request via_socket = get("http://localhost/echo");
+  via_socket.unix_socket = path;
+  CHECK(fetch(io, *router, via_socket).status == 200);
+  CHECK((plain == 1 && curl == 2));
+  const Response tls = fetch(io, *router, get("https://127.0.0.1:" + std::to_string(closed_port()) + "/"));
+  CHECK(tls.failure == Failure::connect_refused);
+  CHECK((plain == 1 && curl == 3));
+
+  // And make_client() is that router over the real clients.
+  auto client = tend::http::make_client(io);
+  CHECK(fetch(io, *client, get(server.url("/ok"))).status == 200);
+  CHECK(fetch(io, *client, follow).status == 200);
+  CHECK(fetch(io, *client, via_socket).status == 200);
 }
 
 // --- TLS ------------------------------------------------------------------------------------------
