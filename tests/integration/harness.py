@@ -179,6 +179,10 @@ class TendTestCase(unittest.TestCase):
     def tearDown(self):
         for d in self.daemons:
             d.cleanup()
+        # The test's own cleanups (a PM2 daemon to kill, a receiver to stop) before its dir goes:
+        # unittest would run them after tearDown, when a `pm2 kill` no longer finds its PM2_HOME
+        # (a PM2 daemon of test_examples_live outlived its test that way).
+        self.doCleanups()
         if self.failed() and os.environ.get("TEND_KEEP_FAILED"):
             print(f"kept {self.dir}")
         else:
