@@ -16,6 +16,7 @@ services).
 
 import argparse
 import glob
+import json
 import math
 import os
 import shutil
@@ -100,7 +101,7 @@ class Proc:
         out = {}
         with open(f"/proc/{self.pid}/status") as f:
             for line in f:
-                if line.startswith(("VmRSS:", "VmHWM:")):
+                if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:")):
                     out[line.split(":")[0]] = int(line.split()[1])
         return out
 
@@ -421,7 +422,8 @@ def sc_idle(a, work, table, nginx):
     """100 probes @1s: CPU % and RSS, tend (keep-alive, and new connection per probe) and monit
     side by side on the same nginx."""
     dur = 3 if a.quick else 60
-    res = {k: [] for k in ("t_cpu", "f_cpu", "m_cpu", "t_rss", "f_rss", "m_rss", "t_rate", "m_rate")}
+    res = {k: [] for k in ("t_cpu", "f_cpu", "m_cpu", "t_rss", "f_rss", "m_rss", "t_anon", "f_anon", "m_anon",
+                           "t_rate", "m_rate")}
     for run in range(a.runs):
         d = os.path.join(work, f"idle{run}")
         os.makedirs(d)
@@ -445,15 +447,22 @@ def sc_idle(a, work, table, nginx):
         res["t_rss"].append(w.mem[0]["VmRSS"] / 1024)
         res["f_rss"].append(w.mem[1]["VmRSS"] / 1024)
         res["m_rss"].append(w.mem[2]["VmRSS"] / 1024)
+        res["t_anon"].append(w.mem[0]["RssAnon"] / 1024)
+        res["f_anon"].append(w.mem[1]["RssAnon"] / 1024)
+        res["m_anon"].append(w.mem[2]["RssAnon"] / 1024)
         res["t_rate"].append(sum(1 for x in e if w.t0 <= x[0] < w.t1 and x[1].startswith("/t/")) / span)
         res["m_rate"].append(sum(1 for x in e if w.t0 <= x[0] < w.t1 and x[1].startswith("/m/")) / span)
         log(f"idle run {run}: " + ", ".join(f"{k}={v[-1]:.2f}" for k, v in res.items()))
     r = {k: med(v) for k, v in res.items()}
     s = f"100 probes @1s, {dur} s"
-    table.add(s, "CPU % (tend keep-alive)", r["t_cpu"], r["m_cpu"], "≤ monit", r["t_cpu"] <= r["m_cpu"], digits=2)
+    # Bars of issue 14 (CPU and own memory against Monit's in the same run).
+    table.add(s, "CPU % (tend keep-alive)", r["t_cpu"], r["m_cpu"], "≤ 0.5× monit", r["t_cpu"] <= 0.5 * r["m_cpu"],
+              digits=2)
     table.add(s, "CPU % (tend new conn./probe)", r["f_cpu"], r["m_cpu"], "≤ monit", r["f_cpu"] <= r["m_cpu"], digits=2)
-    table.add(s, "RSS MB (keep-alive)", r["t_rss"], r["m_rss"], "≤ 1.5× monit", r["t_rss"] <= 1.5 * r["m_rss"])
-    table.add(s, "RSS MB (new conn./probe)", r["f_rss"], r["m_rss"], "≤ 1.5× monit", r["f_rss"] <= 1.5 * r["m_rss"])
+    table.add(s, "RssAnon MB (keep-alive)", r["t_anon"], r["m_anon"], "≤ monit", r["t_anon"] <= r["m_anon"])
+    table.add(s, "RssAnon MB (new conn./probe)", r["f_anon"], r["m_anon"], "≤ monit", r["f_anon"] <= r["m_anon"])
+    table.add(s, "RSS MB (keep-alive)", r["t_rss"], r["m_rss"], "≤ 2× monit", r["t_rss"] <= 2 * r["m_rss"])
+    table.add(s, "RSS MB (new conn./probe)", r["f_rss"], r["m_rss"], "≤ 2× monit", r["f_rss"] <= 2 * r["m_rss"])
     table.add(s, "probes/s achieved", r["t_rate"], r["m_rate"], "100", None)
 
 
@@ -479,7 +488,7 @@ def measure_probes(a, nginx, work, who, n, reuse=True, warm=6.0, dur=15.0, inter
     late = lateness_ms(by_uri(e, w.t0 - 2 * interval, w.t1), interval)
     out = {"rate": len(inwin) / span, "cpu_ms": 1000 * w.cpu[0] / max(1, len(inwin)),
            "cpu_pct": 100 * w.cpu[0] / span, "rss": w.mem[0]["VmRSS"] / 1024, "hwm": w.mem[0]["VmHWM"] / 1024,
-           "p99": pct(late, 99), "p50": pct(late, 50)}
+           "anon": w.mem[0]["RssAnon"] / 1024, "p99": pct(late, 99), "p50": pct(late, 50)}
     log(f"{who} reuse={reuse} n={n} interval={interval_text}: " + ", ".join(f"{k}={v:.3f}" for k, v in out.items()))
     return out
 
@@ -832,8 +841,67 @@ def sc_scrape(a, work, table, nginx):
     table.add(s, "/metrics bytes; p50 ms per scrape (client side)", f"{r['bytes']:,.0f}; {r['ms']:.1f}", None, "—", None)
 
 
+def sc_curve(a, work, table, nginx):
+    """The scale curve (issue 14): CPU-ms per probe, RSS and RssAnon at 10, 100, 1,000, 10,000
+    probes @1s (tend keep-alive, tend new connection per probe, monit, each alone), and tendd's
+    CPU-ms per run and RSS at 10, 100, 1,000 jobs `* * * * * *` of /bin/true. Also writes
+    bench/results/curve.json, which bench/plot_curve.py draws (curve.png)."""
+    sizes = [10, 100] if a.quick else [10, 100, 1000, 10000]
+    dur = 2 if a.quick else 12
+    out = {"probes": {"tend": {}, "tendfresh": {}, "monit": {}}, "jobs": {}}
+    for n in sizes:
+        res = {"tend": [], "tendfresh": [], "monit": []}
+        for run in range(a.runs):
+            d = os.path.join(work, f"curve{n}-{run}")
+            os.makedirs(d)
+            warm = 1.5 if a.quick else (6 if n <= 1000 else 10)
+            res["tend"].append(measure_probes(a, nginx, d, "tend", n, reuse=True, warm=warm, dur=dur))
+            res["tendfresh"].append(measure_probes(a, nginx, d, "tend", n, reuse=False, warm=warm, dur=dur))
+            res["monit"].append(measure_probes(a, nginx, d, "monit", n, warm=warm, dur=dur))
+        for who, runs in res.items():
+            out["probes"][who][n] = {f: med([x[f] for x in runs]) for f in runs[0]}
+        r = out["probes"]
+        table.add(f"curve: {n:,} probes @1s", "CPU-ms/probe (keep-alive / new conn.)",
+                  f"{fmt(r['tend'][n]['cpu_ms'], 3)} / {fmt(r['tendfresh'][n]['cpu_ms'], 3)}", r["monit"][n]["cpu_ms"],
+                  "", None, digits=3)
+        table.add(f"curve: {n:,} probes @1s", "RSS / RssAnon MB (keep-alive)",
+                  f"{fmt(r['tend'][n]['rss'])} / {fmt(r['tend'][n]['anon'])}",
+                  f"{fmt(r['monit'][n]['rss'])} / {fmt(r['monit'][n]['anon'])}", "", None)
+    for n in ([10] if a.quick else [10, 100, 1000]):
+        cpu, rss, anon, rate = [], [], [], []
+        for run in range(a.runs):
+            d = os.path.join(work, f"curvejobs{n}-{run}")
+            os.makedirs(d)
+            body = "jobs:\n" + "".join(f"  s{i}: {{schedule: \"* * * * * *\", command: [/bin/true], timeout: 10s}}\n"
+                                       for i in range(n))
+            t = Tend(a.build, d, "tend", body, history="{keep_runs: 100000, keep_days: 30}")
+            try:
+                time.sleep(1.5 if a.quick else 4)
+                c0, t0 = t.count_runs(), time.time()
+                w = Window(t.proc)
+                time.sleep(dur)
+                w.close()
+                c1, t1 = t.count_runs(), time.time()
+            finally:
+                t.stop()
+            runs = max(1, c1 - c0)
+            cpu.append(1000 * w.cpu[0] / runs)
+            rss.append(w.mem[0]["VmRSS"] / 1024)
+            anon.append(w.mem[0]["RssAnon"] / 1024)
+            rate.append((c1 - c0) / (t1 - t0))
+            log(f"curve jobs n={n} run {run}: {rate[-1]:.0f} runs/s, {cpu[-1]:.3f} CPU-ms/run, RSS {rss[-1]:.1f} MB")
+        out["jobs"][n] = {"cpu_ms": med(cpu), "rss": med(rss), "anon": med(anon), "rate": med(rate)}
+        table.add(f"curve: {n:,} jobs each second", "CPU-ms/run; RSS / RssAnon MB",
+                  f"{fmt(med(cpu), 3)}; {fmt(med(rss))} / {fmt(med(anon))}", "n/a", "", None)
+    path = os.path.join(ROOT, "bench", "results", "quick-curve.json" if a.quick else "curve.json")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+    log(f"curve: wrote {path}")
+
+
 SCENARIOS = {"idle": sc_idle, "scale": sc_scale, "maxrate": sc_maxrate, "hang": sc_hang, "jobs": sc_jobs,
-             "spawn": sc_spawn, "restart": sc_restart, "statedb": sc_statedb, "scrape": sc_scrape}
+             "spawn": sc_spawn, "restart": sc_restart, "statedb": sc_statedb, "scrape": sc_scrape,
+             "curve": sc_curve}
 
 
 def main():

@@ -7,6 +7,7 @@
 #include "entries/documents.hpp"
 #include "http/url.hpp"
 #include "util/log.hpp"
+#include "util/spread.hpp"
 
 namespace tend::probes {
 namespace {
@@ -119,7 +120,8 @@ void Probe::schedule_next() {
   if (retired_) {
     return;
   }
-  timer_ = ctx_.clock.call_at(next_at_, lifetime_.guard([this] { fire(); }));
+  // Woken on the slack's grid, with whatever else is due then; the request grid stays next_at_.
+  timer_ = ctx_.clock.call_at(coalesce(next_at_, cfg_.interval), lifetime_.guard([this] { fire(); }));
 }
 
 http::Request Probe::request() const {

@@ -65,4 +65,13 @@ void Spread::release(const std::string& key) {
   placed_.erase(it);
 }
 
+MonoTime coalesce(MonoTime at, Duration interval) {
+  const auto slack = std::chrono::duration_cast<MonoTime::duration>(std::min(kTimerSlack, interval / 10));
+  if (slack <= MonoTime::duration::zero()) {
+    return at;
+  }
+  const auto past = at.time_since_epoch() % slack;
+  return past == MonoTime::duration::zero() ? at : at + (slack - past);
+}
+
 }  // namespace tend

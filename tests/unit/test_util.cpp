@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <catch.hpp>
 #include <functional>
+#include <set>
 
 #include "util/duration.hpp"
 #include "util/names.hpp"
@@ -154,6 +155,28 @@ TEST_CASE("a guarded callback does nothing once its owner is gone", "[lifetime]"
   CHECK(calls == 2);
   renewed.guard([&calls] { ++calls; })();
   CHECK(calls == 3);
+}
+
+TEST_CASE("coalesce: wake-ups due within the slack share one, never early, at most the slack late", "[spread]") {
+  using namespace std::chrono_literals;
+  const tend::MonoTime base(std::chrono::hours(1000));  // on the 100 ms grid
+  // 100 probes at 1 s, 5 ms apart (as place() separates them): 100 distinct times, 5 wake-ups.
+  std::set<tend::MonoTime> wakeups;
+  for (int i = 0; i < 100; ++i) {
+    const auto due = base + std::chrono::milliseconds(i * 5) + 123us;
+    const auto at = tend::coalesce(due, 1s);
+    CHECK(at >= due);
+    CHECK(at - due < 100ms);
+    wakeups.insert(at);
+  }
+  CHECK(wakeups.size() == 5);  // 500 ms of due times on a 100 ms grid
+  // On the grid already: unchanged. The slack shrinks with the interval (interval / 10).
+  CHECK(tend::coalesce(base, 1s) == base);
+  CHECK(tend::coalesce(base + 1ms, 300ms) == base + 30ms);
+  CHECK(tend::coalesce(base + 1ms, 5ms) == base + 1ms);  // slack under 1 ms: none
+  // Same amount late every period (the grid of a 1 s probe is a multiple of the slack).
+  const auto first = base + 7ms;
+  CHECK(tend::coalesce(first, 1s) - first == tend::coalesce(first + 1s, 1s) - (first + 1s));
 }
 
 TEST_CASE("spread: phases cover the whole interval, stable, and keep members apart", "[spread]") {
