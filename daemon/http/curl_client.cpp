@@ -30,6 +30,7 @@
 
 #include "http/client.hpp"
 #include "http/curl_detail.hpp"
+#include "http/engine.hpp"
 #include "http/limits.hpp"
 #include "util/log.hpp"
 
@@ -113,6 +114,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void begin(const std::shared_ptr<Transfer>& t);
   void begin_queued();
   void shutdown();
+  [[nodiscard]] bool shut_down() const { return shut_down_; }
 
  private:
   static int on_socket(CURL* easy, curl_socket_t s, int what, void* clientp, void* socketp);
@@ -716,70 +718,8 @@ std::optional<WallTime> Engine::cert_expiry(Transfer& t) {
 }
 
 void Engine::deliver_later(std::shared_ptr<Transfer> t, Response r) {
-  // Posted, never called from here: the callback may start a request or drop its handle (or the
-  // client), which must not happen while curl is still on the stack.
-  std::weak_ptr<Engine> weak_self = weak_from_this();
-  asio::post(io_, [weak_self, t = std::move(t), r = std::move(r)]() mutable {
-    {
-      auto self = weak_self.lock();
-      if (!self || self->shut_down_ || t->finished) {
-        return;
-      }
-    }
-    t->finished = true;
-    Callback done = std::move(t->done);
-    t->done = nullptr;
-    if (!done) {
-      return;
-    }
-    try {
-      done(std::move(r));
-    } catch (const std::exception& e) {
-      log::get("http")->error("request callback threw error={}", log::quote(e.what()));
-    } catch (...) {
-      log::get("http")->error("request callback threw");
-    }
-  });
+  detail::post_completion(io_, weak_from_this(), std::move(t), std::move(r));
 }
-
-class CurlHandle final : public Handle {
- public:
-  explicit CurlHandle(std::weak_ptr<Transfer> t) : transfer_(std::move(t)) {}
-  ~CurlHandle() override { cancel(); }
-  CurlHandle(const CurlHandle&) = delete;
-  CurlHandle& operator=(const CurlHandle&) = delete;
-
-  void cancel() override {
-    auto t = transfer_.lock();
-    if (!t) {
-      return;
-    }
-    if (t->owner != nullptr) {
-      t->owner->cancel(*t);
-    } else {
-      t->finished = true;
-      t->done = nullptr;
-    }
-  }
-
- private:
-  std::weak_ptr<Transfer> transfer_;
-};
-
-class CurlClient final : public Client {
- public:
-  explicit CurlClient(asio::io_context& io) : engine_(std::make_shared<Engine>(io)) { engine_->start(); }
-  ~CurlClient() override { engine_->shutdown(); }
-  CurlClient(const CurlClient&) = delete;
-  CurlClient& operator=(const CurlClient&) = delete;
-
-  std::unique_ptr<Handle> send(Request req, Callback done) override {
-    return std::make_unique<CurlHandle>(engine_->send(std::move(req), std::move(done)));
-  }
-
- private:
-  std::shared_ptr<Engine> engine_;
-};
 
 void global_init() {
   // Once per process, before any handle exists; never undone (other threads may still use curl
@@ -794,7 +734,9 @@ void global_init() {
 
 std::unique_ptr<Client> make_curl_client(boost::asio::io_context& io) {
   global_init();
-  return std::make_unique<CurlClient>(io);
+  auto engine = std::make_shared<Engine>(io);
+  engine->start();
+  return std::make_unique<detail::EngineClient<Engine>>(std::move(engine));
 }
 
 }  // namespace tend::http

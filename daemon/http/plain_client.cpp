@@ -46,6 +46,7 @@
 
 #include "http/client.hpp"
 #include "http/curl_detail.hpp"
+#include "http/engine.hpp"
 #include "http/limits.hpp"
 #include "http/plain_detail.hpp"
 #include "util/log.hpp"
@@ -354,6 +355,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   TransferPtr send(Request req, Callback done);
   void cancel(Transfer& t);
   void shutdown();
+  [[nodiscard]] bool shut_down() const { return shut_down_; }
 
  private:
   void begin(const TransferPtr& t);
@@ -678,70 +680,8 @@ void Engine::shutdown() {
 }
 
 void Engine::deliver_later(TransferPtr t, Response r) {
-  // Posted, never called from send() or a handler: the callback may start a request or drop its
-  // handle (or the client).
-  std::weak_ptr<Engine> weak_self = weak_from_this();
-  asio::post(io_, [weak_self, t = std::move(t), r = std::move(r)]() mutable {
-    {
-      auto self = weak_self.lock();
-      if (!self || self->shut_down_ || t->finished) {
-        return;
-      }
-    }
-    t->finished = true;
-    Callback done = std::move(t->done);
-    t->done = nullptr;
-    if (!done) {
-      return;
-    }
-    try {
-      done(std::move(r));
-    } catch (const std::exception& e) {
-      log::get("http")->error("request callback threw error={}", log::quote(e.what()));
-    } catch (...) {
-      log::get("http")->error("request callback threw");
-    }
-  });
+  detail::post_completion(io_, weak_from_this(), std::move(t), std::move(r));
 }
-
-class PlainHandle final : public Handle {
- public:
-  explicit PlainHandle(std::weak_ptr<Transfer> t) : transfer_(std::move(t)) {}
-  ~PlainHandle() override { cancel(); }
-  PlainHandle(const PlainHandle&) = delete;
-  PlainHandle& operator=(const PlainHandle&) = delete;
-
-  void cancel() override {
-    auto t = transfer_.lock();
-    if (!t) {
-      return;
-    }
-    if (t->owner != nullptr) {
-      t->owner->cancel(*t);
-    } else {
-      t->finished = true;
-      t->done = nullptr;
-    }
-  }
-
- private:
-  std::weak_ptr<Transfer> transfer_;
-};
-
-class PlainClient final : public Client {
- public:
-  explicit PlainClient(asio::io_context& io) : engine_(std::make_shared<Engine>(io)) {}
-  ~PlainClient() override { engine_->shutdown(); }
-  PlainClient(const PlainClient&) = delete;
-  PlainClient& operator=(const PlainClient&) = delete;
-
-  std::unique_ptr<Handle> send(Request req, Callback done) override {
-    return std::make_unique<PlainHandle>(engine_->send(std::move(req), std::move(done)));
-  }
-
- private:
-  std::shared_ptr<Engine> engine_;
-};
 
 }  // namespace
 
@@ -758,6 +698,8 @@ bool plain_serves(const Request& req) {
 
 }  // namespace detail
 
-std::unique_ptr<Client> make_plain_client(boost::asio::io_context& io) { return std::make_unique<PlainClient>(io); }
+std::unique_ptr<Client> make_plain_client(boost::asio::io_context& io) {
+  return std::make_unique<detail::EngineClient<Engine>>(std::make_shared<Engine>(io));
+}
 
 }  // namespace tend::http
