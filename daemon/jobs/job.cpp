@@ -547,7 +547,18 @@ void Job::start_attempt(const std::shared_ptr<Run>& run) {
 
   state::RunRecord rec = record(*run);
   rec.outcome = "running";
-  ctx_.store.put_run(rec);
+  // The child starts once its run is on disk: a kill of tendd in between would otherwise leave a run
+  // that happened and that history never heard of (the fault matrix's SIGKILL test caught one). A
+  // write that fails or is held back (a full disk) answers at once: the job runs all the same.
+  ctx_.store.put_run(rec, lifetime_.guard([this, run, spec = std::move(spec)](bool /*committed*/) mutable {
+    spawn_attempt(run, std::move(spec));
+  }));
+}
+
+void Job::spawn_attempt(const std::shared_ptr<Run>& run, process::Spec spec) {
+  if (run->stop_requested) {
+    return;  // stopped or replaced while its record was written: interrupt() has finished it
+  }
   logger()->info("job={} run={} attempt={} event=START trigger={}", cfg_.name, run->id, run->attempt,
                  trigger_name(run->trigger));
 

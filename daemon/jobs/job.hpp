@@ -114,6 +114,8 @@ class Job : public entries::Entry, public std::enable_shared_from_this<Job> {
   /// run_on: host NAME names another node.
   [[nodiscard]] bool elsewhere() const;
   void start_attempt(const std::shared_ptr<Run>& run);
+  /// Start the attempt's child, once its running record is durable (start_attempt writes it).
+  void spawn_attempt(const std::shared_ptr<Run>& run, process::Spec spec);
   void run_builtin(const std::shared_ptr<Run>& run);
   void on_attempt_exit(const std::shared_ptr<Run>& run, process::Result result);
   void finish_run(const std::shared_ptr<Run>& run, const state::RunRecord& record);

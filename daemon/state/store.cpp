@@ -761,22 +761,21 @@ void Store::on_health(std::function<void(bool healthy, std::string error)> liste
   impl_->health_listener_ = std::move(listener);
 }
 
-void Store::put_run(RunRecord record) {
-  impl_->submit({"put_run", true, [impl = impl_.get(), r = std::move(record)]() -> Impl::After {
-                   try {
-                     auto q = impl->db_->query("INSERT OR REPLACE INTO runs (" + kRunColumns +
-                                               ", output) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
-                     q.bind(1, r.entry).bind(2, r.kind).bind(3, r.run_id).bind(4, r.attempt);
-                     q.bind(5, to_unix_ms(r.started_at)).bind(6, to_ms(r.ended_at)).bind(7, r.duration_ms);
-                     q.bind(8, r.outcome).bind(9, r.exit_code).bind(10, r.signal).bind(11, r.reason);
-                     q.bind(12, r.output).run();
-                   } catch (const std::exception& e) {
-                     // Name the record: "CHECK constraint failed" alone says nothing about which.
-                     throw std::runtime_error("entry=" + r.entry + " run=" + std::to_string(r.run_id) +
-                                              " attempt=" + std::to_string(r.attempt) + ": " + e.what());
-                   }
-                   return {};
-                 }});
+void Store::put_run(RunRecord record, std::function<void(bool committed)> done) {
+  submit_durable("put_run", std::move(done), [impl = impl_.get(), r = std::move(record)] {
+    try {
+      auto q = impl->db_->query("INSERT OR REPLACE INTO runs (" + kRunColumns +
+                                ", output) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+      q.bind(1, r.entry).bind(2, r.kind).bind(3, r.run_id).bind(4, r.attempt);
+      q.bind(5, to_unix_ms(r.started_at)).bind(6, to_ms(r.ended_at)).bind(7, r.duration_ms);
+      q.bind(8, r.outcome).bind(9, r.exit_code).bind(10, r.signal).bind(11, r.reason);
+      q.bind(12, r.output).run();
+    } catch (const std::exception& e) {
+      // Name the record: "CHECK constraint failed" alone says nothing about which.
+      throw std::runtime_error("entry=" + r.entry + " run=" + std::to_string(r.run_id) +
+                               " attempt=" + std::to_string(r.attempt) + ": " + e.what());
+    }
+  });
 }
 
 void Store::put_schedule(ScheduleState s) {
@@ -835,8 +834,26 @@ void Store::prune(int keep_runs, int keep_days, WallTime now) {
 }
 
 void Store::put_outbox(OutboxRecord r, std::function<void(bool committed)> done) {
-  // `done` exactly once, on the loop: after the commit, or at once when the write is held back
-  // (a failing disk): the caller delivers either way, durably or not.
+  submit_durable("put_outbox", std::move(done), [impl = impl_.get(), r = std::move(r)] {
+    auto q = impl->db_->query(
+        "INSERT OR REPLACE INTO outbox (id, seq, notifier, created_at_ms, attempts, state, last_error, "
+        "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    q.bind(1, r.id).bind(2, r.seq).bind(3, r.notifier).bind(4, to_unix_ms(r.created_at));
+    q.bind(5, r.attempts).bind(6, r.state).bind(7, r.last_error).bind(8, r.payload);
+    q.run();
+  });
+}
+
+void Store::submit_durable(const char* op, std::function<void(bool committed)> done, std::function<void()> write) {
+  if (!done) {
+    impl_->submit({op, true, [write = std::move(write)]() -> Impl::After {
+                     write();
+                     return {};
+                   }});
+    return;
+  }
+  // `done` exactly once, on the loop: after the commit, or at once when the write fails or is held
+  // back (a failing disk): the caller goes on either way, durably or not.
   auto pending = std::make_shared<std::function<void(bool)>>(std::move(done));
   auto tell = [io = &impl_->io_, pending](bool ok) {
     if (*pending) {
@@ -844,16 +861,11 @@ void Store::put_outbox(OutboxRecord r, std::function<void(bool committed)> done)
       *pending = nullptr;
     }
   };
-  Impl::Task task{"put_outbox", true, [impl = impl_.get(), r = std::move(r), tell]() -> Impl::After {
-                    auto q = impl->db_->query(
-                        "INSERT OR REPLACE INTO outbox (id, seq, notifier, created_at_ms, attempts, state, last_error, "
-                        "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-                    q.bind(1, r.id).bind(2, r.seq).bind(3, r.notifier).bind(4, to_unix_ms(r.created_at));
-                    q.bind(5, r.attempts).bind(6, r.state).bind(7, r.last_error).bind(8, r.payload);
+  Impl::Task task{op, true, [write = std::move(write), tell]() -> Impl::After {
                     try {
-                      q.run();
-                    } catch (const sqlite::Error&) {
-                      tell(false);  // the caller delivers now; the write may still be retried
+                      write();
+                    } catch (const std::exception&) {
+                      tell(false);  // the caller goes on now; the write may still be retried
                       throw;
                     }
                     return [tell](bool committed) { tell(committed); };

@@ -122,8 +122,9 @@ class Store {
   /// loop runs). Runs left open by a dead instance are closed as `interrupted`.
   Loaded start(WallTime now);
 
-  /// Insert or replace the record (entry, run_id, attempt).
-  void put_run(RunRecord record);
+  /// Insert or replace the record (entry, run_id, attempt). `done(committed)`, when given, runs on
+  /// the loop once it is durable, or at once when the write failed or is held back (a failing disk).
+  void put_run(RunRecord record, std::function<void(bool committed)> done = {});
   /// Remember the last handled tick of an entry's schedule.
   void put_schedule(ScheduleState s);
   /// Liveness mark, written every few seconds, so downtime after a crash can be measured.
@@ -185,6 +186,9 @@ class Store {
   void on_health(std::function<void(bool healthy, std::string error)> listener);
 
  private:
+  /// Queue `write` (run on the worker, in a transaction); `done`, when given, as put_outbox says.
+  void submit_durable(const char* op, std::function<void(bool committed)> done, std::function<void()> write);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -73,12 +73,32 @@ struct Fixture {
       done = true;
     });
     // The store answers from its own thread; keep the loop alive until it does.
+    io.restart();
     auto guard = boost::asio::make_work_guard(io);
     for (int i = 0; i < 100 && !done; ++i) {
       io.run_one_for(std::chrono::milliseconds(100));
     }
     REQUIRE(done);
     return out;
+  }
+
+  /// Everything queued in the store so far committed and its callbacks run: a job's child starts
+  /// once its running record is durable, so a spawn follows a tick only after this.
+  void pump() {
+    bool done = false;
+    store->flush([&done] { done = true; });
+    io.restart();  // a loop that ran out of work stays stopped until restarted
+    auto guard = boost::asio::make_work_guard(io);
+    for (int i = 0; i < 100 && !done; ++i) {
+      io.run_one_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(done);
+  }
+
+  /// Virtual time forward, then pump().
+  void advance(Duration d) {
+    clock.advance(d);
+    pump();
   }
 
   std::vector<std::string> events_named(const std::string& event, events::Status status) const {
@@ -124,6 +144,7 @@ TEST_CASE("a failing job is retried at the backoff times, then alerts once", "[j
   job->start(entries::Saved{});
   auto t0 = f.clock.mono_now();
   REQUIRE(job->run_now(nullptr).ok());
+  f.pump();
   REQUIRE(f.launcher.spawned.size() == 1);
 
   std::vector<std::chrono::milliseconds> spawn_offsets = {0ms};
@@ -132,7 +153,7 @@ TEST_CASE("a failing job is retried at the backoff times, then alerts once", "[j
     auto before = f.launcher.spawned.size();
     // Advance one second at a time until the next attempt starts (or give up after 2 minutes).
     for (int s = 0; s < 120 && f.launcher.spawned.size() == before; ++s) {
-      f.clock.advance(1s);
+      f.advance(1s);
     }
     if (f.launcher.spawned.size() > before) {
       spawn_offsets.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(f.clock.mono_now() - t0));
@@ -159,8 +180,10 @@ TEST_CASE("success after failure resolves the alert", "[jobs]") {
   auto job = f.make(f.job("0 0 1 1 *"));
   job->start(entries::Saved{});
   REQUIRE(job->run_now(nullptr).ok());
+  f.pump();
   f.launcher.exit(0, 2);
   REQUIRE(job->run_now(nullptr).ok());
+  f.pump();
   f.launcher.exit(1, 0);
   CHECK(f.events_named("failure", events::Status::firing).size() == 1);
   CHECK(f.events_named("failure", events::Status::resolved).size() == 1);
@@ -173,16 +196,16 @@ TEST_CASE("cron ticks fire at their times, in virtual time", "[jobs][schedule]")
   auto job = f.make(f.job("*/5 * * * *"));
   job->start(entries::Saved{});
   CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T10:05:00Z");
-  f.clock.advance(298s);  // 10:04:59
+  f.advance(298s);  // 10:04:59
   CHECK(f.launcher.spawned.empty());
-  f.clock.advance(1s);  // 10:05:00
+  f.advance(1s);  // 10:05:00
   REQUIRE(f.launcher.spawned.size() == 1);
   f.launcher.exit(0, 0);
   CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T10:10:00Z");
-  f.clock.advance(5min);  // 10:10:00
+  f.advance(5min);  // 10:10:00
   REQUIRE(f.launcher.spawned.size() == 2);
   f.launcher.exit(1, 0);
-  f.clock.advance(5min);  // 10:15:00
+  f.advance(5min);  // 10:15:00
   CHECK(f.launcher.spawned.size() == 3);
 }
 
@@ -193,9 +216,9 @@ TEST_CASE("a cron tick never starts before its second, whatever the monotonic cl
   // The wall clock falls 0.6 ms behind the monotonic one after the timer was set (a slewing NTP):
   // when the timer is due, the wall clock still says 10:00:01.9994.
   f.clock.step_wall(-600us);
-  f.clock.advance(1000ms);
+  f.advance(1000ms);
   CHECK(f.launcher.spawned.empty());
-  f.clock.advance(1ms);
+  f.advance(1ms);
   REQUIRE(f.launcher.spawned.size() == 1);
   CHECK(f.clock.now() >= *parse_iso8601("2026-11-21T10:00:02Z"));
   f.launcher.exit(0, 0);
@@ -206,12 +229,13 @@ TEST_CASE("overlap: forbid skips and tells, allow overlaps, replace stops the ol
     Fixture f;
     auto job = f.make(f.job("* * * * *"));
     job->start(entries::Saved{});
-    f.clock.advance(59s);  // 10:01:00
+    f.advance(59s);  // 10:01:00
     REQUIRE(f.launcher.spawned.size() == 1);
-    f.clock.advance(60s);  // 10:02:00: still running
+    f.advance(60s);  // 10:02:00: still running
     CHECK(f.launcher.spawned.size() == 1);
     CHECK(f.events_named("missed", events::Status::firing).size() == 1);
     CHECK_FALSE(job->run_now(nullptr).ok());
+    f.pump();
     auto hist = f.history("backup");
     REQUIRE(hist.size() == 2);
     CHECK(hist[0].outcome == "skipped");
@@ -222,7 +246,7 @@ TEST_CASE("overlap: forbid skips and tells, allow overlaps, replace stops the ol
     cfg.concurrency = jobs::Concurrency::allow;
     auto job = f.make(cfg);
     job->start(entries::Saved{});
-    f.clock.advance(119s);
+    f.advance(119s);
     CHECK(f.launcher.spawned.size() == 2);
     CHECK(job->status().running_count == 2);
   }
@@ -232,7 +256,8 @@ TEST_CASE("overlap: forbid skips and tells, allow overlaps, replace stops the ol
     cfg.concurrency = jobs::Concurrency::replace;
     auto job = f.make(cfg);
     job->start(entries::Saved{});
-    f.clock.advance(119s);
+    f.advance(59s);  // 10:01:00: the first run
+    f.advance(60s);  // 10:02:00: the second replaces it
     REQUIRE(f.launcher.spawned.size() == 2);
     CHECK(f.launcher.spawned[0].stop_requested);
     CHECK(job->status().running_count == 1);
@@ -248,6 +273,7 @@ TEST_CASE("ticks missed while down are reported, and caught up once", "[jobs][mi
   auto job = f.make(cfg);
   // Last handled tick 08:55 → 09:00 .. 10:00 were missed: 7 ticks.
   int missed = job->start(entries::Saved{std::nullopt, at("2026-11-21T08:55:00Z"), true});
+  f.pump();
   CHECK(missed == 7);
   REQUIRE(f.events_named("missed", events::Status::firing).size() == 1);
   CHECK(f.events_named("missed", events::Status::firing)[0].find("missed 7 ticks") != std::string::npos);
@@ -270,11 +296,11 @@ TEST_CASE("ticks stepped over while the daemon was stopped are told as missed, o
   cfg.concurrency = jobs::Concurrency::allow;
   auto job = f.make(cfg);
   job->start(entries::Saved{});
-  f.clock.advance(1s);  // 10:00:02
+  f.advance(1s);  // 10:00:02
   REQUIRE(f.launcher.spawned.size() == 1);
   f.launcher.exit(0, 0);
   f.clock.stall(5500ms);  // stopped (SIGSTOP, a suspend) until 10:00:07.5: the timer of 03 fires late
-  f.clock.advance(0s);
+  f.advance(0s);
   // 03 runs, late; 04, 05 and 06 were stepped over and are told once; 07 is this second's tick.
   REQUIRE(f.launcher.spawned.size() == 3);
   CHECK(f.launcher.spawned[1].spec.env.at("TEND_TICK") == "2026-11-21T10:00:03Z");
@@ -291,7 +317,7 @@ TEST_CASE("ticks stepped over while the daemon was stopped are told as missed, o
   f.launcher.exit(1, 0);
   f.launcher.exit(2, 0);
   f.clock.stall(900ms);  // 10:00:08.4: the timer of 08 is 0.4 s late
-  f.clock.advance(0s);
+  f.advance(0s);
   CHECK(f.launcher.spawned.size() == 4);
   CHECK(f.events_named("missed", events::Status::firing).size() == 1);
 }
@@ -310,6 +336,7 @@ TEST_CASE("a failure still firing from before a restart is resolved by the next 
   last.outcome = "interrupted";
   job->start(entries::Saved{last, std::nullopt, true});
   REQUIRE(job->run_now(nullptr).ok());
+  f.pump();
   REQUIRE(f.launcher.spawned.size() == 1);
   f.launcher.exit(0, 0);
   const auto resolved = f.events_named("failure", events::Status::resolved);
@@ -317,6 +344,7 @@ TEST_CASE("a failure still firing from before a restart is resolved by the next 
   CHECK(resolved[0] == "job backup succeeded again");
   // Once said, a later success says nothing more.
   REQUIRE(job->run_now(nullptr).ok());
+  f.pump();
   f.launcher.exit(1, 0);
   CHECK(f.events_named("failure", events::Status::resolved).size() == 1);
 }
@@ -328,9 +356,10 @@ TEST_CASE("warn_after raises slow while running, resolved when it ends", "[jobs]
   auto job = f.make(cfg);
   job->start(entries::Saved{});
   REQUIRE(job->run_now(nullptr).ok());
-  f.clock.advance(179s);
+  f.pump();
+  f.advance(179s);
   CHECK(f.events_named("slow", events::Status::firing).empty());
-  f.clock.advance(1s);
+  f.advance(1s);
   CHECK(f.events_named("slow", events::Status::firing).size() == 1);
   f.launcher.exit(0, 0);
   CHECK(f.events_named("slow", events::Status::resolved).size() == 1);
@@ -341,10 +370,10 @@ TEST_CASE("pause holds ticks; --for resumes by itself", "[jobs][pause]") {
   auto job = f.make(f.job("* * * * *"));
   job->start(entries::Saved{});
   job->pause(f.clock.now() + 150s);
-  f.clock.advance(119s);  // ticks at 10:01 and 10:02 held
+  f.advance(119s);  // ticks at 10:01 and 10:02 held
   CHECK(f.launcher.spawned.empty());
   CHECK(job->status().paused);
-  f.clock.advance(60s);  // 10:03 after the pause ended
+  f.advance(60s);  // 10:03 after the pause ended
   CHECK(f.launcher.spawned.size() == 1);
   CHECK_FALSE(job->status().paused);
 }
@@ -356,7 +385,7 @@ TEST_CASE("a wall-clock step re-plans the next tick", "[jobs][clock]") {
   CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T12:00:00Z");
   f.clock.step_wall(90min);  // now 11:30:01 but the timer still waits ~2h of monotonic time
   job->replan();
-  f.clock.advance(30min);
+  f.advance(30min);
   CHECK(f.launcher.spawned.size() == 1);
 }
 
@@ -366,12 +395,13 @@ TEST_CASE("a tick the wall clock jumped over runs once, at once", "[jobs][clock]
   job->start(entries::Saved{});
   f.clock.step_wall(3h);  // 13:00:01: the 11:00, 12:00 and 13:00 ticks were jumped over
   job->replan();
+  f.pump();
   CHECK(f.launcher.spawned.size() == 1);
   CHECK(format_iso8601(*job->status().next_run) == "2026-11-21T14:00:00Z");
   f.launcher.exit(0, 0);
-  f.clock.advance(59min);  // 13:59:01: nothing more
+  f.advance(59min);  // 13:59:01: nothing more
   CHECK(f.launcher.spawned.size() == 1);
-  f.clock.advance(1min);
+  f.advance(1min);
   CHECK(f.launcher.spawned.size() == 2);
 }
 
@@ -426,7 +456,7 @@ TEST_CASE("run_on: any claims each tick first and runs only what it won; host NA
   CHECK(cluster.attached.count("backup") == 1);  // takes lost hosts' ticks
   CHECK(job->status_entry().at("run_on").as_string() == "any");
 
-  f.clock.advance(1s);  // 10:00:02: claimed, not started
+  f.advance(1s);  // 10:00:02: claimed, not started
   REQUIRE(cluster.pending.size() == 1);
   CHECK(format_iso8601(cluster.pending[0].tick) == "2026-11-21T10:00:02Z");
   CHECK_FALSE(cluster.pending[0].catch_up);
@@ -434,8 +464,9 @@ TEST_CASE("run_on: any claims each tick first and runs only what it won; host NA
   cluster.answer(false);  // another host has it
   CHECK(f.launcher.spawned.empty());
 
-  f.clock.advance(1s);  // 10:00:03: won
+  f.advance(1s);  // 10:00:03: won
   cluster.answer(true);
+  f.pump();
   REQUIRE(f.launcher.spawned.size() == 1);
   CHECK(f.launcher.spawned[0].spec.env.at("TEND_NODE") == cluster.node());  // SPEC: jobs know their host
   f.launcher.exit(0, 0);
@@ -451,16 +482,18 @@ TEST_CASE("run_on: any claims each tick first and runs only what it won; host NA
   CHECK(lost[0].find("web-2 was lost while it ran (host_lost)") != std::string::npos);
   CHECK(f.published.back().labels.at("reason") == "host_lost");
   CHECK(f.published.back().labels.at("node") == "web-2");
-  f.clock.advance(1s);
+  f.advance(1s);
   cluster.answer(false);  // 10:00:03's: another host's
-  f.clock.advance(1s);
+  f.advance(1s);
   cluster.answer(true);
+  f.pump();
   REQUIRE(f.launcher.spawned.size() == 2);
   f.launcher.exit(1, 0);
   CHECK(f.events_named("failure", events::Status::resolved).size() == 1);
 
   // A tick given by the cluster (taken over from a lost host) runs like a scheduled one.
   cluster.attached.at("backup").given(at("2026-11-21T10:00:01Z"), std::make_shared<FakeCluster::Grant>(cluster));
+  f.pump();
   REQUIRE(f.launcher.spawned.size() == 3);
   f.launcher.exit(2, 0);
   CHECK(cluster.results.size() == 3);
@@ -475,7 +508,7 @@ TEST_CASE("run_on: any claims each tick first and runs only what it won; host NA
   auto elsewhere = f.make(other);
   elsewhere->start(entries::Saved{});
   const auto before = f.launcher.spawned.size();
-  f.clock.advance(3s);
+  f.advance(3s);
   CHECK(f.launcher.spawned.size() == before);
   CHECK(cluster.pending.size() <= 3);  // only `backup`'s late claims, none of mail's
   for (const auto& p : cluster.pending) {
