@@ -19,6 +19,7 @@ import glob
 import json
 import math
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -45,6 +46,9 @@ def log(msg):
 def ensure_packages():
     missing = [pkg for pkg, exe in (("nginx", "nginx"), ("monit", "monit"), ("wrk", "wrk"))
                if not shutil.which(exe) and not os.path.exists(f"/usr/sbin/{exe}") and not os.path.exists(f"/usr/bin/{exe}")]
+    # The `example` scenario's cron: Debian's busybox-static has crond (the plain busybox does not).
+    if "crond" not in subprocess.run(["sh", "-c", "busybox --list 2>/dev/null"], capture_output=True, text=True).stdout.split():
+        missing.append("busybox-static")
     if not missing:
         return
     sudo = [] if os.geteuid() == 0 else ["sudo"]
@@ -96,6 +100,12 @@ class Proc:
         with open(f"/proc/{self.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / TICK
+
+    def children_cpu_s(self):
+        """cutime + cstime: the CPU of the children this process has reaped (its jobs)."""
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / TICK
 
     def mem_kb(self):
         out = {}
@@ -899,9 +909,55 @@ def sc_curve(a, work, table, nginx):
     log(f"curve: wrote {path}")
 
 
+# The example config's jobs in crontab form, for the cron beside it: cron's finest step is a minute,
+# so `alive` (every 10 s in tend) and `flaky` (every 45 s) run once a minute there; the daily report
+# has no counterpart and does not run in ten minutes anyway.
+EXAMPLE_CRONTAB = """\
+* * * * * echo cron is alive at $(date -u +\\%T) >/dev/null
+* * * * * df -h / | tail -n 1 >/dev/null
+* * * * * test $(( $(date +\\%s) \\% 3 )) -ne 0 || { echo 'simulated failure' >&2; exit 1; }
+"""
+
+
+def sc_example(a, work, table, nginx):
+    """The example config (config/tend.yaml) left running, beside a cron with its jobs: the daemon's
+    own CPU seconds and its children's (the jobs it reaped), and RSS. The cron is busybox's crond
+    from Debian's busybox-static (`-c` takes a private crontab directory; Debian's cron reads only
+    system paths)."""
+    dur = 10 if a.quick else 600
+    d = os.path.join(work, "example")
+    conf = os.path.join(d, "conf")
+    tabs = os.path.join(d, "crontabs")
+    os.makedirs(conf)
+    os.makedirs(tabs)
+    shutil.copy(os.path.join(ROOT, "config", "tend.yaml"), conf)  # its state lands in d/.tend
+    with open(os.path.join(tabs, pwd.getpwuid(os.geteuid()).pw_name), "w") as f:
+        f.write(EXAMPLE_CRONTAB)
+    tendd = os.path.join(a.build, "daemon", "cli", "tendd")
+    t = Proc([tendd, "--config", os.path.join(conf, "tend.yaml")], os.path.join(d, "tendd.log"))
+    c = Proc([exe("busybox"), "crond", "-f", "-c", tabs, "-L", os.path.join(d, "crond.log")],
+             os.path.join(d, "crond.out"))
+    try:
+        wait_for(lambda: os.path.exists(os.path.join(d, ".tend", "tend.sock")) or not t.alive(), 60, "tendd's socket")
+        w = Window(t, c)
+        k0 = [t.children_cpu_s(), c.children_cpu_s()]
+        time.sleep(dur)
+        w.close()
+        k1 = [t.children_cpu_s(), c.children_cpu_s()]
+    finally:
+        t.stop()
+        c.stop()
+    s = f"example config beside busybox crond (its column: monit), {dur // 60 if dur >= 60 else dur} {'min' if dur >= 60 else 's'}"
+    table.add(s, "daemon's own CPU s (tend vs cron)", w.cpu[0], w.cpu[1], "report", None, digits=2)
+    table.add(s, "its jobs' CPU s (reaped children)", k1[0] - k0[0], k1[1] - k0[1], "report", None, digits=2)
+    table.add(s, "RSS MB", w.mem[0]["VmRSS"] / 1024, w.mem[1]["VmRSS"] / 1024, "report", None)
+    log(f"example: tendd {w.cpu[0]:.2f} s own, {k1[0] - k0[0]:.2f} s jobs; crond {w.cpu[1]:.2f} s own, "
+        f"{k1[1] - k0[1]:.2f} s jobs")
+
+
 SCENARIOS = {"idle": sc_idle, "scale": sc_scale, "maxrate": sc_maxrate, "hang": sc_hang, "jobs": sc_jobs,
              "spawn": sc_spawn, "restart": sc_restart, "statedb": sc_statedb, "scrape": sc_scrape,
-             "curve": sc_curve}
+             "curve": sc_curve, "example": sc_example}
 
 
 def main():

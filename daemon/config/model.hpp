@@ -194,7 +194,8 @@ struct Config {
   std::optional<cluster::Settings> cluster;
   /// Every entry, by kind in registration order, then in file order.
   std::vector<EntryConfig> entries;
-  /// Source position of each entry and key ("jobs.backup" -> file:line:col), for runtime errors.
+  /// Source position of each entry and key ("jobs.backup" -> file:line:col), for the load's own
+  /// errors and for tools; the daemon drops them once loaded.
   std::map<std::string, Position> origins;
 
   /// The settings of every entry of kind T (T::kKind), in order.

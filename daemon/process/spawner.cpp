@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
@@ -67,28 +68,43 @@ struct Spawner::Shared {
   explicit Shared(boost::asio::io_context& context) : io(context) {}
 
   boost::asio::io_context& io;  // posted to under `mutex` while !stopping, never after
-  ReportPage page;              // only the spawner thread uses it
   std::mutex mutex;
   std::condition_variable wake;
   std::condition_variable exited_cv;
   std::deque<std::shared_ptr<Ticket>> queue;
   std::vector<std::shared_ptr<Launch>> in_flight;  // posted, not yet taken by the loop
   bool stopping = false;
-  bool exited = false;
+  unsigned running = 0;  // threads that have not left run()
 };
 
-Spawner::Spawner(boost::asio::io_context& io) : shared_(std::make_shared<Shared>(io)) {
-  // Every signal is blocked on the spawner thread, before it exists (a new thread inherits the mask):
-  // no handler of the daemon ever runs there, nor in a child between fork and exec, until the child
-  // has reset them to defaults.
+unsigned Spawner::default_threads() { return std::thread::hardware_concurrency() >= 2 ? 2 : 1; }
+
+Spawner::Spawner(boost::asio::io_context& io, unsigned threads) : shared_(std::make_shared<Shared>(io)) {
+  // Every signal is blocked on the spawner threads, before they exist (a new thread inherits the
+  // mask): no handler of the daemon ever runs there, nor in a child between fork and exec, until the
+  // child has reset them to defaults.
   sigset_t all;
   sigset_t previous;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &previous);
   try {
-    thread_ = std::thread([shared = shared_] { run(shared); });
+    for (unsigned i = 0; i < std::max(1U, threads); ++i) {
+      {
+        std::lock_guard<std::mutex> lock(shared_->mutex);
+        ++shared_->running;
+      }
+      try {
+        // Each thread's own report page, mapped here so a failed mmap fails the constructor.
+        threads_.emplace_back([shared = shared_, page = std::make_shared<ReportPage>()] { run(shared, *page); });
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(shared_->mutex);
+        --shared_->running;
+        throw;
+      }
+    }
   } catch (...) {
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    shutdown();
     throw;
   }
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
@@ -108,7 +124,7 @@ std::shared_ptr<Ticket> Spawner::submit(Spec spec, DaemonEnv env, Ticket::Delive
   return ticket;
 }
 
-void Spawner::run(const std::shared_ptr<Shared>& shared) {
+void Spawner::run(const std::shared_ptr<Shared>& shared, const ReportPage& page) {
   StartOptions options;
   options.share_memory = kMayShareMemory;
   options.close_range_cloexec = have_close_range_cloexec();
@@ -138,7 +154,7 @@ void Spawner::run(const std::shared_ptr<Shared>& shared) {
     }
     options.nofile = child_nofile_limit();
     auto launch = std::make_shared<Launch>();
-    launch->result = prepared ? start(*prepared, options, shared->page.report()) : Error{prepared.error()};
+    launch->result = prepared ? start(*prepared, options, page.report()) : Error{prepared.error()};
     if (*launch->result && ticket->abandoned_.load()) {
       // Its owner is gone: the process goes as soon as it exists. The loop still reaps it.
       ::kill(-(*launch->result)->pid(), SIGKILL);
@@ -163,12 +179,12 @@ void Spawner::run(const std::shared_ptr<Shared>& shared) {
     });
   }
   std::lock_guard<std::mutex> lock(shared->mutex);
-  shared->exited = true;
+  --shared->running;
   shared->exited_cv.notify_all();
 }
 
 void Spawner::shutdown() {
-  if (!thread_.joinable()) {
+  if (threads_.empty()) {
     return;
   }
   std::vector<std::shared_ptr<Launch>> posted;
@@ -189,14 +205,17 @@ void Spawner::shutdown() {
   bool exited = false;
   {
     std::unique_lock<std::mutex> lock(shared_->mutex);
-    exited = shared_->exited_cv.wait_for(lock, kJoinBound, [&] { return shared_->exited; });
+    exited = shared_->exited_cv.wait_for(lock, kJoinBound, [&] { return shared_->running == 0; });
   }
-  if (exited) {
-    thread_.join();
-  } else {
-    // Stuck in a start; it holds `shared_` and posts nothing once stopping is set.
-    thread_.detach();
+  for (auto& thread : threads_) {
+    if (exited) {
+      thread.join();
+    } else {
+      // One is stuck in a start; each holds `shared_` and posts nothing once stopping is set.
+      thread.detach();
+    }
   }
+  threads_.clear();
 }
 
 }  // namespace detail

@@ -1,8 +1,10 @@
 #pragma once
-// Internal: the spawner thread. The loop submits a Spec (with the environment it read from the daemon);
-// the thread resolves the user and the program, starts the child (start.hpp) and posts the started
-// child, or the error, back to the loop. User lookups (NSS may hang on LDAP or sssd), PATH lookups and
-// the fork itself thus never run on the loop.
+// Internal: the spawner threads. The loop submits a Spec (with the environment it read from the
+// daemon); a thread resolves the user and the program, starts the child (start.hpp) and posts the
+// started child, or the error, back to the loop. User lookups (NSS may hang on LDAP or sssd), PATH
+// lookups and the fork itself thus never run on the loop. Two threads take from one queue, so a
+// burst of starts (100 jobs due in the same second) overlaps on two cores, and one start stuck in
+// an NSS lookup does not hold up the rest.
 
 #include <sys/resource.h>
 
@@ -53,11 +55,14 @@ class Ticket {
   Deliver deliver_;  // called on the loop only
 };
 
-/// Owns the spawner thread.
+/// Owns the spawner threads.
 class Spawner {
  public:
-  /// Start the thread; results are posted to `io`, which must outlive the Spawner.
-  explicit Spawner(boost::asio::io_context& io);
+  /// How many threads take starts from the queue: two where the machine has two cores or more.
+  static unsigned default_threads();
+
+  /// Start the threads; results are posted to `io`, which must outlive the Spawner.
+  explicit Spawner(boost::asio::io_context& io, unsigned threads = default_threads());
   ~Spawner() { shutdown(); }
   Spawner(const Spawner&) = delete;
   Spawner& operator=(const Spawner&) = delete;
@@ -67,17 +72,17 @@ class Spawner {
   std::shared_ptr<Ticket> submit(Spec spec, DaemonEnv env, Ticket::Deliver deliver);
 
   /// Stop: queued spawns never start; children started but not yet delivered are SIGKILLed and
-  /// reaped; the thread is joined, or left behind (it then only cleans up after itself) when it
-  /// does not finish its current start within a bound (an NSS lookup that hangs). Idempotent.
+  /// reaped; the threads are joined, or left behind (they then only clean up after themselves) when
+  /// one does not finish its current start within a bound (an NSS lookup that hangs). Idempotent.
   void shutdown();
 
  private:
   struct Shared;
   struct Launch;
-  static void run(const std::shared_ptr<Shared>& shared);
+  static void run(const std::shared_ptr<Shared>& shared, const ReportPage& page);
 
   std::shared_ptr<Shared> shared_;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace tend::process::detail

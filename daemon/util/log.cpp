@@ -54,7 +54,7 @@ class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
   }
 };
 
-constexpr std::size_t kQueuedLines = 1024;
+constexpr std::size_t kQueuedLines = 256;
 
 State& state() {
   static State s;
@@ -65,9 +65,9 @@ spdlog::sink_ptr sink_locked(State& s) {
   if (!s.sink) {
     // One worker thread; overrun_oldest so a blocked stderr never blocks us. spdlog allocates and
     // constructs every slot up front (408 bytes each): 8,192 slots were 3.3 MB of resident memory,
-    // half of tendd's own at 100 probes (issue 14). 1,024 lines is a burst far longer than the
-    // worker, which writes a line in a few microseconds, ever lets pile up unless stderr blocks,
-    // and then no queue size helps.
+    // half of tendd's own at 100 probes, and 1,024 still 412 kB (issue 14). 256 lines is a burst
+    // far longer than the worker, which writes a line in a few microseconds, ever lets pile up
+    // unless stderr blocks, and then no queue size helps.
     spdlog::init_thread_pool(kQueuedLines, 1);
     s.sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   }

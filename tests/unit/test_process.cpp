@@ -31,6 +31,7 @@
 #include "process/launcher.hpp"
 #include "process/output_buffer.hpp"
 #include "process/prepare.hpp"
+#include "process/spawner.hpp"
 #include "process/start.hpp"
 
 #ifndef TEND_TEST_CHILD
@@ -967,6 +968,38 @@ TEST_CASE("spawn() only queues: the start happens off the calling thread", "[pro
   f.io.run();
   REQUIRE(result);
   CHECK(result->exit_code == 4);
+}
+
+TEST_CASE("spawner threads share one queue: each start delivered once, every thread joined", "[process][spawner]") {
+  // Two threads (the default on two cores or more) take starts from one queue, so a burst overlaps.
+  // Whichever thread starts a child, it is delivered exactly once, and shutdown joins them all.
+  const auto tasks = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/task"), std::filesystem::directory_iterator{});
+  };
+  asio::io_context io;
+  auto guard = asio::make_work_guard(io);
+  const auto before = tasks();
+  constexpr int kBurst = 60;
+  std::vector<int> delivered(kBurst, 0);
+  {
+    tend::process::detail::Spawner spawner(io, 2);
+    CHECK(tasks() == before + 2);
+    for (int i = 0; i < kBurst; ++i) {
+      Spec spec = helper({"exit", "0"});
+      spawner.submit(spec, {}, [&delivered, i](tend::Expected<tend::process::detail::Started> started) {
+        CHECK(started);
+        ++delivered[i];  // Started's destructor kills and reaps the child
+      });
+    }
+    REQUIRE(
+        run_until(io, [&] { return std::all_of(delivered.begin(), delivered.end(), [](int n) { return n > 0; }); }));
+    spawner.shutdown();
+    CHECK(tasks() == before);
+  }
+  io.poll();
+  CHECK(std::all_of(delivered.begin(), delivered.end(), [](int n) { return n == 1; }));
+  CHECK(our_children().empty());
+  CHECK(tend::process::detail::Spawner::default_threads() == (std::thread::hardware_concurrency() >= 2 ? 2U : 1U));
 }
 
 TEST_CASE("stop, timeout and destruction are exact while starts are still queued", "[process][spawner]") {
