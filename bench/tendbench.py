@@ -669,6 +669,18 @@ def sc_jobs(a, work, table, nginx):
     table.add(s, "start offset p50 ms (child's clock)", med(p50), "n/a", "", None, digits=2)
     table.add(s, "start offset p99 ms", med(p99), "n/a", "< 10 ms", med(p99) < 10, digits=2)
     table.add(s, f"runs lost (of {fmt(med(expected), 0)} per run)", med(lost), "n/a", "0", max(lost) == 0, digits=0)
+    # The machine's floor for the same burst, nothing of tend in the way (bench/spawn_floor.cpp):
+    # posix_spawn of the same stamp from a small process with one and with two threads, and the
+    # floor of any design: children forked ahead that only exec at the second.
+    floor = os.path.join(a.build, "bench", "bench_spawn_floor")
+    if os.path.exists(floor):
+        for threads, what in ((1, "posix_spawn, 1 thread"), (2, "posix_spawn, 2 threads"),
+                              (0, "forked ahead, only exec at the second")):
+            out = os.path.join(work, f"floor{threads}")
+            subprocess.run([floor, stamp, out, str(threads), "2" if a.quick else "5"], check=True, timeout=60)
+            offs = [(ts - math.floor(ts)) * 1000 for _, ts in read_stamps(out)]
+            table.add(s, f"floor without tend ({what}): p50 / p99 ms",
+                      f"{fmt(pct(offs, 50), 2)} / {fmt(pct(offs, 99), 2)}", "n/a", "", None)
 
 
 def sc_spawn(a, work, table, nginx):
