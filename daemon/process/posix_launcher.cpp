@@ -273,8 +273,15 @@ class ChildState : public std::enable_shared_from_this<ChildState> {
       const std::size_t n = pipe_.read_some(asio::buffer(buffer), ec);
       output_.append(std::string_view(buffer.data(), n));
     }
-    if (!ec || ec == asio::error::would_block || ec == asio::error::try_again) {
-      read_some();
+    if (!ec) {
+      // Stopped at the bound, not at an empty pipe: read on in the next turn. Waiting instead could
+      // wait forever, since readiness is reported on a change only (a child that enlarged its pipe,
+      // filled it and exited gives no further sign).
+      asio::post(io_, [self = shared_from_this()] { self->on_readable({}); });
+      return;
+    }
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      read_some();  // drained: the next write or the last writer's close wakes us
       return;
     }
     // EOF (every writer is gone) or an error there is no better answer to: either way no more output.

@@ -5,6 +5,7 @@
 //   sleep MS                  sleep MS milliseconds (resumes after signals that are ignored)
 //   print TEXT / eprint TEXT  write TEXT and a newline to stdout / stderr
 //   spam-stdout BYTES         write BYTES bytes to stdout; byte i is 'a' + i % 26
+//   pipe-size BYTES           make the stdout pipe hold BYTES (F_SETPIPE_SZ); print nothing
 //   env NAME                  print "NAME=value", or "NAME unset"
 //   env-names                 print the name of every environment variable, one a line, sorted
 //   fd N                      print "fd N open" or "fd N closed"
@@ -188,6 +189,10 @@ int main(int argc, char** argv) {
       print_line(STDERR_FILENO, next());
     } else if (mode == "spam-stdout") {
       spam(std::strtoull(next().c_str(), nullptr, 10));
+    } else if (mode == "pipe-size") {
+      if (::fcntl(STDOUT_FILENO, F_SETPIPE_SZ, static_cast<int>(number(next()))) < 0) {
+        usage(std::string("F_SETPIPE_SZ: ") + std::strerror(errno));
+      }
     } else if (mode == "env") {
       const std::string& name = next();
       const char* value = std::getenv(name.c_str());

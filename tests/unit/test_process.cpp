@@ -606,6 +606,23 @@ TEST_CASE("output is capped however much the child prints", "[process][slow]") {
   CHECK(r->output.substr(note.size()) == pattern_tail(total, spec.output_limit));
 }
 
+TEST_CASE("a child that fills a large pipe and exits is read to the end", "[process][output]") {
+  // The child makes its pipe hold 1 MiB, fills it in one go and exits before the loop reads a byte:
+  // more than one turn's reads, with no write or close left to signal readiness again. Every byte
+  // must still arrive, and the run must end with the child, not at its timeout.
+  Fixture f;
+  auto spec = helper({"pipe-size", "1048576", "spam-stdout", "1048576", "exit", "0"});
+  spec.output_limit = 2 * 1048576;
+  spec.timeout = 20s;
+  auto r = f.run(spec, 30s);
+  REQUIRE(r);
+  INFO(r->spawn_error);
+  CHECK(r->exit_code == 0);
+  CHECK_FALSE(r->timed_out);
+  CHECK(r->output.size() == 1048576);
+  CHECK(r->output.substr(0, 3) == "abc");
+}
+
 TEST_CASE("timeout sends SIGTERM to the group, then SIGKILL", "[process]") {
   Fixture f;
   SECTION("SIGTERM suffices") {
