@@ -225,6 +225,11 @@ std::optional<Scalar> Value::scalar(std::string_view what) const {
     s.value = std::move(*expanded);
     s.expanded = true;
   }
+  if (s.value.find('\0') != std::string::npos) {
+    // No path, argument, variable or header can carry one: exec and the kernel would cut it there.
+    error("must not contain a NUL byte");
+    return std::nullopt;
+  }
   return s;
 }
 

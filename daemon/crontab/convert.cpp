@@ -333,8 +333,9 @@ bool take_flock(const std::vector<shell::Token>& t, Job& job, const std::map<std
 
 /// `cd DIR && CMD` with an absolute, plain DIR: workdir.
 bool take_cd(const std::vector<shell::Token>& t, Job& job) {
-  if (t.size() < 4 || t[0].op || t[0].text != "cd" || t[1].op || !t[1].simple || t[1].value.rfind('/', 0) != 0 ||
-      !t[2].op || t[2].text != "&&" || t[3].op || !job.workdir.empty() || !single_pipeline(t, 3)) {
+  if (t.size() < 4 || t[0].op || t[0].text != "cd" || t[1].op || !t[1].simple ||
+      config::check_absolute_path(t[1].value, t[1].value) || !t[2].op || t[2].text != "&&" || t[3].op ||
+      !job.workdir.empty() || !single_pipeline(t, 3)) {
     return false;
   }
   job.workdir = t[1].value;
@@ -633,6 +634,9 @@ class Converter {
       last_blank = false;
       if (t.front() == '#') {
         out_ << "  " << comment_text(t) << "\n";
+      } else if (t.find('\0') != std::string_view::npos) {
+        // Found by fuzz_crontab: `cd /sr\0v/app && ...` became a workdir the loader refused.
+        unmapped("the line contains a NUL byte, which no command, path or variable can carry", t);
       } else if (auto env = parse_env(t)) {
         setting(env->first, env->second, t);
       } else {

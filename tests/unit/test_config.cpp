@@ -542,6 +542,27 @@ jobs:
            "unknown alert_on event 'boom' (known: failure, timeout, slow, missed)");
 }
 
+// Found by fuzz_crontab: a NUL in a value passed the loader (and `tendd --check`), though exec,
+// open and the environment cut a string there, so a job would have run a different command.
+TEST_CASE("a NUL byte in any value is an error at its key", "[config][types]") {
+  FakeWorld world;
+  world.files = {{"/etc/tend/arg", std::string("a\0b", 3)}};
+  const auto r = load(R"(
+jobs:
+  a: {schedule: "@daily", shell: "echo a\0b"}
+  b: {schedule: "@daily", command: [echo, "a\0b", "${file:/etc/tend/arg}"], env: {X: "a\0b"}}
+  c: {schedule: "@daily", command: [ls], workdir: "/srv\0/app"}
+)",
+                      world);
+  INFO(dump(r));
+  REQUIRE(r.errors.size() == 5);
+  check_at(error_at(r, "jobs.a.shell"), 2, 34, "jobs.a.shell", "must not contain a NUL byte");
+  CHECK(error_at(r, "jobs.b.command[1]").message == "must not contain a NUL byte");
+  CHECK(error_at(r, "jobs.b.command[2]").message == "must not contain a NUL byte");
+  CHECK(error_at(r, "jobs.b.env.X").message == "must not contain a NUL byte");
+  CHECK(error_at(r, "jobs.c.workdir").message == "must not contain a NUL byte");
+}
+
 TEST_CASE("integers are checked against their range", "[config][types]") {
   const auto r = load(R"(
 daemon:
@@ -707,7 +728,7 @@ jobs:
   b: {schedule: "@ever${env:TOKEN}", command: [/bin/true]}
   c: {schedule: "${env:TOKEN} * * * *", command: [/bin/true]}
   d: {schedule: "@evconf.d/*.yamlerhooks.example/${env:TOKEN}", command: [/bin/true]}
-  e: {schedule: "@everhooks.example6\0\0\0\0\0\0\0/${env:TOKEN}", command: [/bin/true]}
+  e: {schedule: "@everhooks.example6\x01\x01\x01\x01\x01\x01\x01/${env:TOKEN}", command: [/bin/true]}
 alerts: {routes: [{notify: []}]}
 )",
                       world);
@@ -721,7 +742,7 @@ alerts: {routes: [{notify: []}]}
   // Found by the fuzzer next: the parser quotes the value cut at 40 bytes ("@evconf.d/...s3cret-f..."),
   // which is neither the secret nor a piece of it, but a cut of the value it made.
   CHECK_THAT(error_at(r, "jobs.d.schedule").message, Catch::StartsWith("unknown macro ***"));
-  // And then the value escaped and cut: "@everhooks.example6\x00...\x00/s3cret-from-e...".
+  // And then the value escaped and cut: "@everhooks.example6\x01...\x01/s3cret-from-e...".
   CHECK(error_at(r, "jobs.e.schedule").message == "unknown macro ***...");
 }
 

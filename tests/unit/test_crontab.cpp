@@ -159,6 +159,17 @@ TEST_CASE("a setting whose name is no variable name is kept as a comment", "[cro
   CHECK_FALSE(has(r.yaml, "PA\xffTH"));  // a comment shows the byte as U+FFFD
 }
 
+// Found by fuzz_crontab: `cd /sr<NUL>v/app && ...` became a workdir that failed `tendd --check`.
+TEST_CASE("a line with a NUL byte is kept as a comment; a cd prefix takes only a path the loader takes",
+          "[crontab][fuzz]") {
+  const auto r =
+      convert(std::string("0 1 * * * cd /sr\0v/app && ./run\nX=a\0b\n0 2 * * * cd /srv/app && ./ok\n", 68), {});
+  CHECK(r.jobs == 1);
+  CHECK(r.unmapped == 2);
+  CHECK(has(r.yaml, "# tend: not imported: the line contains a NUL byte"));
+  CHECK(has(r.yaml, "    workdir: \"/srv/app\"\n"));
+}
+
 TEST_CASE("macros and @reboot", "[crontab]") {
   const auto y = yaml("@reboot /usr/bin/warmup\n@DAILY /usr/bin/daily\n@hourly /usr/bin/hourly\n");
   CHECK(has(y, "# @reboot: tend runs it when tendd starts"));
