@@ -644,7 +644,7 @@ TEST_CASE("callbacks still arrive when the Store is destroyed before the loop ru
   CHECK(f.run_until([&] { return history_done && flushed; }));
 }
 
-TEST_CASE("throughput: 10,000 put_run then flush", "[state][perf]") {
+TEST_CASE("throughput: 10,000 put_run then flush, in bounded memory", "[state][perf]") {
   Fixture f;
   Store s(f.io, f.db());
   s.start(at(0));
@@ -662,6 +662,13 @@ TEST_CASE("throughput: 10,000 put_run then flush", "[state][perf]") {
   WARN("10000 put_run (512 B output): queued in " << ms(queued - begin) << " ms, on disk after " << ms(end - begin)
                                                   << " ms");
   CHECK(s.write_errors() == 0);
+  // SQLite's memory stays bounded as history grows (its page cache would take 2 MB by default).
+  sqlite3_int64 used = 0;
+  sqlite3_int64 peak = 0;
+  REQUIRE(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &used, &peak, 0) == SQLITE_OK);
+  INFO("SQLite holds " << used << " bytes, peak " << peak);
+  CHECK(used < 1024 * 1024);
   RawDb raw(f.db());
   CHECK(raw.scalar("SELECT count(*) FROM runs") == "10000");
+  CHECK(std::stoll(raw.scalar("PRAGMA page_count")) * std::stoll(raw.scalar("PRAGMA page_size")) > 4 * 1024 * 1024);
 }
