@@ -5,7 +5,7 @@
   python3 bench/tendbench.py --build BUILD_DIR --quick    # smoke: every scenario, a few seconds each
   python3 bench/tendbench.py --build BUILD_DIR idle scale # some scenarios (names below)
 
-Scenarios: idle, scale, maxrate, hang, jobs, spawn, restart, statedb, scrape.
+Scenarios: idle, scale, maxrate, hang, jobs, spawn, restart, statedb, scrape, curve, example, history.
 Figures come from the operating system (/proc/PID/stat utime+stime, /proc/PID/status VmRSS/VmHWM)
 and from the targets: nginx's access log ($msec $uri $status) and the children's own timestamps
 (bench_stamp). Everything runs on 127.0.0.1; every process started here is in its own process
@@ -797,6 +797,41 @@ def sc_statedb(a, work, table, nginx):
     table.add(s, f"RSS MB after {dur} s (VmHWM)", f"{mem['VmRSS'] / 1024:.1f} ({mem['VmHWM'] / 1024:.1f})", "n/a", "", None)
 
 
+def sc_history(a, work, table, nginx):
+    """Memory as history grows: 100 jobs `* * * * * *` (each echoes a line) for 5 minutes. RSS and
+    RssAnon after 20 s and at the end, the database's size, tendd's CPU-ms per run. A cache that
+    grows to a default maximum shows here, not in the short scenarios."""
+    dur = 10 if a.quick else 300
+    early, late, cpu = [], [], []
+    for run in range(a.runs):
+        d = os.path.join(work, f"history{run}")
+        os.makedirs(d)
+        body = "jobs:\n" + "".join(f"  h{i}: {{schedule: \"* * * * * *\", command: [/bin/echo, line-of-output-{i}]}}\n"
+                                   for i in range(100))
+        t = Tend(a.build, d, "tend", body)
+        try:
+            w = Window(t.proc)
+            r0 = t.count_runs()
+            time.sleep(min(20, dur / 2))
+            early.append(t.proc.mem_kb())
+            time.sleep(dur - min(20, dur / 2))
+            w.close()
+            late.append(t.proc.mem_kb())
+            runs = t.count_runs() - r0
+            size = t.db_bytes()
+        finally:
+            t.stop()
+        cpu.append(1000 * w.cpu[0] / max(1, runs))
+        log(f"history run {run}: {runs} runs, db {size / 2**20:.1f} MB, RssAnon {early[-1]['RssAnon']} -> "
+            f"{late[-1]['RssAnon']} kB, CPU-ms/run {cpu[-1]:.3f}")
+    s = f"100 jobs `* * * * * *` with history, {dur} s"
+    for when, mem in ((f"after {min(20, dur // 2)} s", early), ("at the end", late)):
+        table.add(s, f"RSS / RssAnon MB {when}",
+                  f"{med([m['VmRSS'] for m in mem]) / 1024:.1f} / {med([m['RssAnon'] for m in mem]) / 1024:.2f}",
+                  "n/a", "", None)
+    table.add(s, "tendd CPU-ms per run", med(cpu), "n/a", "", None, digits=3)
+
+
 def sc_scrape(a, work, table, nginx):
     """What Prometheus and a status page cost (issue 11): 100 probes @1s plus 900 daily jobs
     (1,000 entries) with the metrics listener on; tendd's CPU over a window without scrapes, then
@@ -969,7 +1004,7 @@ def sc_example(a, work, table, nginx):
 
 SCENARIOS = {"idle": sc_idle, "scale": sc_scale, "maxrate": sc_maxrate, "hang": sc_hang, "jobs": sc_jobs,
              "spawn": sc_spawn, "restart": sc_restart, "statedb": sc_statedb, "scrape": sc_scrape,
-             "curve": sc_curve, "example": sc_example}
+             "curve": sc_curve, "example": sc_example, "history": sc_history}
 
 
 def main():
