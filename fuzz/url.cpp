@@ -1,13 +1,17 @@
-// URLs (config values, redirect targets): tend's one URL type over libcurl's parser, and what it
-// may show of a URL. Properties: no crash; an error never echoes the input; redact_url shows the
-// origin; a password worth hiding never survives scrub().
+// URLs (config values, redirect targets): tend's one URL type, and what it may show of a URL.
+// Properties: no crash; an error never echoes the input; redact_url shows the origin; a password
+// worth hiding never survives scrub(); and what tend accepts, libcurl's parser (CURLU, which reads
+// the URL again for every https transfer) accepts with the same parts.
 
 #include "http/url.hpp"
 
 #include <curl/curl.h>
+#include <strings.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -19,14 +23,41 @@ void check(bool ok) {
   }
 }
 
-std::string password_of(const tend::http::Url& url) {
+/// One part as libcurl's parser has it ("" when it has none).
+std::string curl_part(CURLU* u, CURLUPart which) {
   char* value = nullptr;
   std::string out;
-  if (curl_url_get(url.handle(), CURLUPART_PASSWORD, &value, 0) == CURLUE_OK && value != nullptr) {
+  if (curl_url_get(u, which, &value, 0) == CURLUE_OK && value != nullptr) {
     out = value;
   }
   curl_free(value);
   return out;
+}
+
+/// tend's parse of an accepted URL against libcurl's: libcurl accepts it, and every part a
+/// transfer or a message uses is the same. Returns the password as libcurl reads it.
+std::string same_as_curl(const std::string& text, const tend::http::Url& url) {
+  CURLU* u = curl_url();
+  check(u != nullptr);
+  const CURLUcode rc = curl_url_set(u, CURLUPART_URL, text.c_str(), 0);
+  const std::string query = curl_part(u, CURLUPART_QUERY);
+  const std::string ours[] = {url.scheme(), url.host(), url.port() ? std::to_string(*url.port()) : std::string(),
+                              url.target()};
+  const std::string theirs[] = {curl_part(u, CURLUPART_SCHEME), curl_part(u, CURLUPART_HOST),
+                                curl_part(u, CURLUPART_PORT),
+                                curl_part(u, CURLUPART_PATH) + (query.empty() ? "" : "?" + query)};
+  for (std::size_t i = 0; i < std::size(ours); ++i) {
+    // (Hosts compare without case: libcurl keeps some IPv6 spellings as written, "[::FFFF:1.2.3.4]".)
+    const bool same = i == 1 ? strcasecmp(ours[i].c_str(), theirs[i].c_str()) == 0 : ours[i] == theirs[i];
+    if (rc != CURLUE_OK || !same) {
+      std::fprintf(stderr, "tend and libcurl read [%s] apart: curl says %s; part %zu: [%s] vs [%s]\n", text.c_str(),
+                   curl_url_strerror(rc), i, ours[i].c_str(), theirs[i].c_str());
+      std::abort();
+    }
+  }
+  std::string password = curl_part(u, CURLUPART_PASSWORD);
+  curl_url_cleanup(u);
+  return password;
 }
 
 }  // namespace
@@ -50,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string scrubbed = url->scrub("POST " + text + " failed: " + text);
   // Only where no shown part (the origin, the words around it, the replacement marks) holds the
   // same letters: then scrub() could not tell them apart, nor need to.
-  const std::string password = password_of(*url);
+  const std::string password = same_as_curl(text, *url);
   if (password.size() >= 4 && password.find('*') == std::string::npos &&
       ("POST " + origin + " failed: " + origin).find(password) == std::string::npos) {
     check(scrubbed.find(password) == std::string::npos);

@@ -63,7 +63,7 @@ class Engine;
 struct Transfer {
   Request req;
   int redirects = 0;       // followed so far (we follow them ourselves: see next_hop)
-  std::optional<Url> url;  // req.url as config validation parsed it (CURLOPT_CURLU)
+  std::optional<Url> url;  // req.url as config validation parsed it
   Callback done;
   Engine* owner = nullptr;  // set while the easy handle is in the multi
   CURL* easy = nullptr;
@@ -260,7 +260,7 @@ bool Engine::configure(Transfer& t) {
   const long timeout_ms = static_cast<long>(std::max(req.timeout - waited, milliseconds(1)).count());
   bool ok = true;
   auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
-  set(curl_easy_setopt(e, CURLOPT_CURLU, t.url->handle()));
+  set(curl_easy_setopt(e, CURLOPT_URL, t.url->text().c_str()));  // curl parses it alike (fuzz/url.cpp)
   set(curl_easy_setopt(e, CURLOPT_PRIVATE, &t));
   set(curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Engine::on_close_socket));
   set(curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this));

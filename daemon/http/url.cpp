@@ -1,8 +1,11 @@
 #include "http/url.hpp"
 
-#include <curl/curl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <vector>
 
 namespace tend::http {
@@ -17,95 +20,141 @@ void replace_all(std::string& text, const std::string& from, std::string_view to
   }
 }
 
+// Every byte libcurl refuses in a host name (its hostname_check), and '%': curl would decode it,
+// tend refuses it (no host needs one).
+constexpr std::string_view kBadHostBytes = " \r\n\t/:#?!@{}[]\\$'\"^`*<>=;,+&()%";
+
+/// RFC 3986, 5.2.4 (as libcurl does to every path): "/a/./b/../c" -> "/a/c".
+std::string remove_dot_segments(std::string_view in) {
+  std::string out;
+  while (!in.empty()) {
+    if (in.starts_with("../")) {
+      in.remove_prefix(3);
+    } else if (in.starts_with("./")) {
+      in.remove_prefix(2);
+    } else if (in.starts_with("/./")) {
+      in.remove_prefix(2);
+    } else if (in == "/.") {
+      in = "/";
+    } else if (in.starts_with("/../") || in == "/..") {
+      in = in == "/.." ? std::string_view("/") : in.substr(3);
+      const auto slash = out.rfind('/');
+      out.erase(slash == std::string::npos ? 0 : slash);
+    } else if (in == "." || in == "..") {
+      in = {};
+    } else {
+      const auto next = in.find('/', 1);
+      const auto n = next == std::string_view::npos ? in.size() : next;
+      out.append(in.substr(0, n));
+      in.remove_prefix(n);
+    }
+  }
+  return out;
+}
+
+/// The host of an authority ("[v6]" or a name or an IPv4 address in any form inet_aton reads, as
+/// libcurl reads them), or why not.
+Expected<std::string> parse_host(std::string_view host) {
+  if (host.empty()) {
+    return Error{"url has no host"};
+  }
+  if (host.front() == '[') {
+    const std::string inside(host.substr(1, host.size() - 2));
+    in6_addr v6{};
+    if (host.back() != ']' || inet_pton(AF_INET6, inside.c_str(), &v6) != 1) {
+      return Error{"url has an invalid host"};
+    }
+    std::array<char, INET6_ADDRSTRLEN> text{};  // one spelling per address: [::0] is [::]
+    inet_ntop(AF_INET6, &v6, text.data(), text.size());
+    return "[" + std::string(text.data()) + "]";
+  }
+  if (host.find_first_of(kBadHostBytes) != std::string_view::npos) {
+    return Error{"url has an invalid host"};
+  }
+  const std::string name(host);
+  in_addr v4{};
+  if (name.find_first_not_of("0123456789abcdefABCDEFxX.") == std::string::npos && inet_aton(name.c_str(), &v4) != 0) {
+    std::array<char, INET_ADDRSTRLEN> dotted{};
+    inet_ntop(AF_INET, &v4, dotted.data(), dotted.size());
+    return std::string(dotted.data());
+  }
+  return name;
+}
+
 }  // namespace
 
-void Url::Deleter::operator()(CURLU* u) const { curl_url_cleanup(u); }
-
 Expected<Url> Url::parse(std::string_view text) {
-  if (!text.starts_with("http://") && !text.starts_with("https://")) {
+  Url url;
+  if (text.starts_with("http://")) {
+    url.scheme_ = "http";
+  } else if (text.starts_with("https://")) {
+    url.scheme_ = "https";
+  } else {
     return Error{"url must start with http:// or https://"};
   }
   if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; })) {
     return Error{"url must not contain spaces or control characters"};
   }
-  const std::string s(text);
-  std::unique_ptr<CURLU, Deleter> u(curl_url());
-  if (!u) {
-    return Error{"url: out of memory"};
+  url.text_ = std::string(text);
+  std::string_view rest = text.substr(url.scheme_.size() + 3);
+  const std::size_t authority_end = std::min(rest.find_first_of("/?#"), rest.size());
+  std::string_view authority = rest.substr(0, authority_end);
+  rest.remove_prefix(authority_end);
+  if (const auto at = authority.find('@'); at != std::string_view::npos) {  // the first, as libcurl
+    const std::string_view userinfo = authority.substr(0, at);
+    const auto colon = userinfo.find(':');
+    url.user_ = std::string(userinfo.substr(0, colon));
+    url.password_ = colon == std::string_view::npos ? std::string() : std::string(userinfo.substr(colon + 1));
+    authority.remove_prefix(at + 1);
   }
-  // The same flags the transfer relies on: no guessing of schemes, no rewriting of what was given.
-  const CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, s.c_str(), 0);
-  switch (rc) {
-    case CURLUE_OK:
-      break;
-    case CURLUE_BAD_PORT_NUMBER:
-      return Error{"url port must be a number from 1 to 65535"};
-    case CURLUE_NO_HOST:
-    case CURLUE_BAD_HOSTNAME:
-      return Error{rc == CURLUE_NO_HOST ? "url has no host" : "url has an invalid host"};
-    default:
-      return Error{std::string("url is not valid (") + curl_url_strerror(rc) + ")"};
+  std::size_t host_end = authority.find(':');
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return Error{"url has an invalid host"};
+    }
+    host_end = close + 1;
+    if (host_end < authority.size() && authority[host_end] != ':') {
+      return Error{"url has an invalid host"};
+    }
   }
-  Url url(s, u.release());
-  if (url.host().empty()) {
-    return Error{"url has no host"};
+  host_end = std::min(host_end, authority.size());
+  auto host = parse_host(authority.substr(0, host_end));
+  if (!host) {
+    return Error{host.error()};
   }
-  if (auto p = url.port(); p && (*p < 1 || *p > 65535)) {
-    return Error{"url port must be a number from 1 to 65535"};
+  url.host_ = std::move(*host);
+  if (host_end < authority.size()) {
+    const std::string_view digits = authority.substr(host_end + 1);  // "h:" names no port
+    if (!digits.empty()) {
+      int port = 0;
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+      if (ec != std::errc() || end != digits.data() + digits.size() || digits.front() == '+' || port < 1 ||
+          port > 65535) {
+        return Error{"url port must be a number from 1 to 65535"};
+      }
+      url.port_ = port;
+    }
+  }
+  if (const auto hash = rest.find('#'); hash != std::string_view::npos) {
+    url.fragment_ = std::string(rest.substr(hash + 1));
+    rest = rest.substr(0, hash);
+  }
+  if (const auto question = rest.find('?'); question != std::string_view::npos) {
+    url.query_ = std::string(rest.substr(question + 1));
+    rest = rest.substr(0, question);
+  }
+  url.path_ = rest.empty() ? std::string("/") : remove_dot_segments(rest);
+  if (url.path_.empty()) {
+    url.path_ = "/";
   }
   return url;
 }
 
-Url::Url(const Url& other) : text_(other.text_), handle_(curl_url_dup(other.handle_.get())) {}
-
-Url& Url::operator=(const Url& other) {
-  if (this != &other) {
-    text_ = other.text_;
-    handle_.reset(curl_url_dup(other.handle_.get()));
-  }
-  return *this;
-}
-
-Url::~Url() = default;
-
-std::string Url::part(int which) const {
-  char* value = nullptr;
-  if (!handle_ || curl_url_get(handle_.get(), static_cast<CURLUPart>(which), &value, 0) != CURLUE_OK ||
-      value == nullptr) {
-    return {};
-  }
-  std::string out(value);
-  curl_free(value);
-  return out;
-}
-
-std::string Url::scheme() const { return part(CURLUPART_SCHEME); }
-std::string Url::host() const { return part(CURLUPART_HOST); }
-
-std::optional<int> Url::port() const {
-  const std::string p = part(CURLUPART_PORT);  // only when the URL names one
-  if (p.empty()) {
-    return std::nullopt;
-  }
-  try {
-    return std::stoi(p);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
-std::string Url::target() const {
-  const std::string path = part(CURLUPART_PATH);
-  const std::string query = part(CURLUPART_QUERY);
-  if (query.empty()) {
-    return path.empty() ? std::string("/") : path;
-  }
-  return (path.empty() ? std::string("/") : path) + "?" + query;
-}
+std::string Url::target() const { return query_.empty() ? path_ : path_ + "?" + query_; }
 
 std::string Url::origin() const {
-  const auto p = part(CURLUPART_PORT);
-  return scheme() + "://" + host() + (p.empty() ? "" : ":" + p);
+  return scheme_ + "://" + host_ + (port_ ? ":" + std::to_string(*port_) : std::string());
 }
 
 std::string Url::scrub(std::string text) const {
@@ -114,11 +163,11 @@ std::string Url::scrub(std::string text) const {
   // fragment may survive, whole or in pieces. Short pieces stay: replacing a one-letter password
   // would mangle the whole message and protect nothing.
   replace_all(text, text_, origin());
-  const std::string user = part(CURLUPART_USER);
-  const std::string password = part(CURLUPART_PASSWORD);
-  const std::string path = part(CURLUPART_PATH);
-  const std::string query = part(CURLUPART_QUERY);
-  const std::string fragment = part(CURLUPART_FRAGMENT);
+  const std::string& user = user_;
+  const std::string& password = password_;
+  const std::string& path = path_;
+  const std::string& query = query_;
+  const std::string& fragment = fragment_;
   if (!user.empty()) {
     replace_all(text, user + ":" + password + "@", "");
     replace_all(text, user + "@", "");

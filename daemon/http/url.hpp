@@ -1,16 +1,14 @@
 #pragma once
-// One URL type, parsed by libcurl's URL API (CURLU), for config validation, redaction and
-// transfers alike: a URL config accepts is exactly one the transport accepts, and what a message
-// may show of it (scheme://host[:port]) is computed from the same parse.
+// One URL type for config validation, redaction and transfers alike: a URL config accepts is one
+// every transport accepts (libcurl's parser included: fuzz/url.cpp holds the two side by side), and
+// what a message may show of it (scheme://host[:port]) is computed from the same parse. Parsing
+// needs no library, so a config of plain-http probes never loads libcurl (http/curl_api.hpp).
 
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "util/expected.hpp"
-
-using CURLU = struct Curl_URL;
 
 namespace tend::http {
 
@@ -20,36 +18,34 @@ class Url {
   /// and never echo the URL (it may hold a token).
   static Expected<Url> parse(std::string_view text);
 
-  Url(const Url& other);
-  Url& operator=(const Url& other);
-  Url(Url&&) noexcept = default;
-  Url& operator=(Url&&) noexcept = default;
-  ~Url();
-
   /// The URL as given.
   [[nodiscard]] const std::string& text() const { return text_; }
-  [[nodiscard]] std::string scheme() const;
-  [[nodiscard]] std::string host() const;
+  [[nodiscard]] const std::string& scheme() const { return scheme_; }
+  /// The host as a transfer addresses it: an IPv4 address in dotted form (as libcurl writes
+  /// "127.1"), an IPv6 address in brackets.
+  [[nodiscard]] const std::string& host() const { return host_; }
   /// The port when the URL names one.
-  [[nodiscard]] std::optional<int> port() const;
-  /// What an HTTP request line carries: the path ("/" when none) and "?query" when there is one.
+  [[nodiscard]] std::optional<int> port() const { return port_; }
+  /// What an HTTP request line carries: the path ("/" when none, dot segments removed) and
+  /// "?query" when there is one.
   [[nodiscard]] std::string target() const;
   /// "scheme://host[:port]": all of the URL that logs, status and alerts may show.
   [[nodiscard]] std::string origin() const;
   /// `text` with this URL's secrets (userinfo, path, query, fragment, each query value) replaced.
   [[nodiscard]] std::string scrub(std::string text) const;
-  /// The parsed handle, for CURLOPT_CURLU (owned by this Url).
-  [[nodiscard]] CURLU* handle() const { return handle_.get(); }
 
  private:
-  struct Deleter {
-    void operator()(CURLU* u) const;
-  };
-  Url(std::string text, CURLU* handle) : text_(std::move(text)), handle_(handle) {}
-  [[nodiscard]] std::string part(int which) const;
+  Url() = default;
 
   std::string text_;
-  std::unique_ptr<CURLU, Deleter> handle_;
+  std::string scheme_;
+  std::string user_;
+  std::string password_;
+  std::string host_;
+  std::optional<int> port_;
+  std::string path_;
+  std::string query_;
+  std::string fragment_;
 };
 
 /// "scheme://host[:port]" of `url`, or "(redacted)" when it is not a URL we accept.

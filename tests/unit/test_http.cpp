@@ -5,6 +5,7 @@
 // stay curl's, and the router is checked to send them there. Every wait runs the client's io_context until a condition
 // holds or a deadline passes; nothing sleeps blindly.
 
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -1090,6 +1091,82 @@ TEST_CASE("one URL type: config validation, redaction and transfers parse alike"
   tend::http::Request bad;
   bad.url = "http://h:0/";
   CHECK(tend::http::detail::check_request(bad).error() == "invalid request: url port must be a number from 1 to 65535");
+}
+
+// tend parses URLs itself (so a config of plain-http probes never loads libcurl), and libcurl reads
+// the same text again for every transfer it makes: what tend accepts, libcurl must accept with the
+// same host, port and request target (fuzz_url checks the same on generated input).
+TEST_CASE("tend's URL parse agrees with libcurl's on what it accepts", "[http][url]") {
+  using tend::http::Url;
+  struct Case {
+    const char* url;
+    const char* host;
+    int port;  // 0: none named
+    const char* target;
+  };
+  const Case accepted[] = {
+      {"http://HoSt.Example/A", "HoSt.Example", 0, "/A"},
+      {"http://127.1/", "127.0.0.1", 0, "/"},
+      {"http://0x7f.0.0.1:8080", "127.0.0.1", 8080, "/"},
+      {"http://a/b/../c/./d", "a", 0, "/c/d"},
+      {"http://a/b/..", "a", 0, "/"},
+      {"http://h/a/./../..", "h", 0, "/"},
+      {"http://a?x=1", "a", 0, "/?x=1"},
+      {"http://a#f", "a", 0, "/"},
+      {"http://u:p:q@h/", "h", 0, "/"},
+      {"http://@h/", "h", 0, "/"},
+      {"http://h:080/", "h", 80, "/"},
+      {"http://h.com:/x", "h.com", 0, "/x"},
+      {"http://[::1]:9000/x?y=1#f", "[::1]", 9000, "/x?y=1"},
+      {"http://[::0]/", "[::]", 0, "/"},
+      {"https://h/%zz?%zz#%zz", "h", 0, "/%zz?%zz"},
+      {"http://a/?a=1?b#c#d", "a", 0, "/?a=1?b"},
+      {"http://a/b|c?q={x}", "a", 0, "/b|c?q={x}"},
+      {"http://a_b.-c~/", "a_b.-c~", 0, "/"},
+      {"http://h//x", "h", 0, "//x"},
+      {"http://\xc3\xa9.example/\xc3\xa9", "\xc3\xa9.example", 0, "/\xc3\xa9"},
+  };
+  for (const auto& c : accepted) {
+    INFO(c.url);
+    auto u = Url::parse(c.url);
+    REQUIRE(u);
+    CHECK(u->host() == c.host);
+    CHECK(u->port() == (c.port == 0 ? std::nullopt : std::optional<int>(c.port)));
+    CHECK(u->target() == c.target);
+    CURLU* curl = curl_url();
+    REQUIRE(curl_url_set(curl, CURLUPART_URL, c.url, 0) == CURLUE_OK);
+    char* host = nullptr;
+    char* path = nullptr;
+    REQUIRE(curl_url_get(curl, CURLUPART_HOST, &host, 0) == CURLUE_OK);
+    REQUIRE(curl_url_get(curl, CURLUPART_PATH, &path, 0) == CURLUE_OK);
+    CHECK(std::string(host) == c.host);
+    CHECK(u->target().starts_with(path));
+    curl_free(host);
+    curl_free(path);
+    curl_url_cleanup(curl);
+  }
+  // Refused, though libcurl would take some of them: a guessed slash, a host percent-encoded or
+  // with an IPv6 zone, port 0.
+  const std::pair<const char*, const char*> refused[] = {
+      {"http:/h/", "url must start with http:// or https://"},
+      {"http://h%41/", "url has an invalid host"},
+      {"http://[fe80::1%25eth0]/", "url has an invalid host"},
+      {"http://[zz]/", "url has an invalid host"},
+      {"http://[::1/", "url has an invalid host"},
+      {"http://[::1]x/", "url has an invalid host"},
+      {"http://u@v@h/", "url has an invalid host"},
+      {"http://h!/", "url has an invalid host"},
+      {"http://h\\x/", "url has an invalid host"},
+      {"http://:80/", "url has no host"},
+      {"http://h:0/", "url port must be a number from 1 to 65535"},
+      {"http://h:+80/", "url port must be a number from 1 to 65535"},
+      {"http://h:8a/", "url port must be a number from 1 to 65535"},
+      {"http://h:65536/", "url port must be a number from 1 to 65535"},
+  };
+  for (const auto& [url, error] : refused) {
+    INFO(url);
+    CHECK(Url::parse(url).error() == error);
+  }
 }
 
 TEST_CASE("origins and redaction", "[http][detail]") {
