@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/loader.hpp"
+#include "plugins/plugins.hpp"
 
 namespace {
 
@@ -48,7 +49,7 @@ std::string jobs_yaml(int n) {
 void load(benchmark::State& state, const std::string& text) {
   const auto src = sources();
   for (auto _ : state) {
-    auto r = tend::config::load_text(text, "bench.yaml", src);
+    auto r = tend::config::load_text(text, "bench.yaml", src, tend::plugins::config());
     if (!r.config) {
       state.SkipWithError(r.errors.empty() ? "no config" : r.errors.front().to_string().c_str());
       return;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "http/client.hpp"
+#include "http/curl_api.hpp"
 #include "http/curl_detail.hpp"
 #include "http/engine.hpp"
 #include "http/limits.hpp"
@@ -108,7 +109,6 @@ class Engine : public std::enable_shared_from_this<Engine> {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  void start();
   std::shared_ptr<Transfer> send(Request req, Callback done);
   void cancel(Transfer& t);
   void begin(const std::shared_ptr<Transfer>& t);
@@ -138,10 +138,15 @@ class Engine : public std::enable_shared_from_this<Engine> {
   /// it must not be followed.
   bool next_hop(Transfer& t, int status, const std::string& location, Response& r);
   void deliver_later(std::shared_ptr<Transfer> t, Response r);
+  /// Whether the multi handle is up; starts loading libcurl when it is not loaded yet.
+  bool start();
+  void on_loaded(const std::string& error);
 
   asio::io_context& io_;
   std::shared_ptr<spdlog::logger> log_;
-  CURLM* multi_;
+  const curl::Api* api_ = nullptr;  // set with multi_
+  CURLM* multi_ = nullptr;          // made once libcurl is loaded (start())
+  std::uint64_t load_ticket_ = 0;   // waiting for curl::load_async
   asio::steady_timer timer_;
   std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches_;
   std::unordered_map<CURL*, std::shared_ptr<Transfer>> transfers_;
@@ -154,21 +159,56 @@ class Engine : public std::enable_shared_from_this<Engine> {
   bool shut_down_ = false;
 };
 
-Engine::Engine(asio::io_context& io) : io_(io), log_(log::get("http")), multi_(curl_multi_init()), timer_(io) {
-  if (multi_ == nullptr) {
-    throw std::runtime_error("http: curl_multi_init failed");
-  }
-}
+Engine::Engine(asio::io_context& io) : io_(io), log_(log::get("http")), timer_(io) {}
 
 Engine::~Engine() { shutdown(); }
 
-void Engine::start() {
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Engine::on_socket);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Engine::on_timer);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, kMaxHostConnections);
-  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(max_cached_));
+bool Engine::start() {
+  if (multi_ != nullptr) {
+    return true;
+  }
+  api_ = curl::loaded();
+  if (api_ == nullptr) {
+    if (load_ticket_ == 0) {  // the first request: libcurl loads on a thread of its own
+      load_ticket_ = curl::load_async(io_, [weak = weak_from_this()](const std::string& error) {
+        if (auto self = weak.lock()) {
+          self->on_loaded(error);
+        }
+      });
+    }
+    return false;
+  }
+  multi_ = api_->multi_init();
+  if (multi_ == nullptr) {
+    return false;
+  }
+  api_->multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Engine::on_socket);
+  api_->multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  api_->multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Engine::on_timer);
+  api_->multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  api_->multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, kMaxHostConnections);
+  api_->multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(max_cached_));
+  return true;
+}
+
+void Engine::on_loaded(const std::string& error) {
+  load_ticket_ = 0;
+  if (shut_down_) {
+    return;
+  }
+  if (!error.empty() || !start()) {
+    log_->error("libcurl unavailable error={}", log::quote(error.empty() ? "curl_multi_init failed" : error));
+    auto queued = std::move(queued_);
+    queued_.clear();
+    for (auto& t : queued) {
+      Response r;
+      r.failure = Failure::other;
+      r.error = error.empty() ? "cannot start request" : error;
+      deliver_later(t, std::move(r));
+    }
+    return;
+  }
+  begin_queued();
 }
 
 void Engine::shutdown() {
@@ -176,6 +216,10 @@ void Engine::shutdown() {
     return;
   }
   shut_down_ = true;
+  if (load_ticket_ != 0) {
+    curl::cancel_load(load_ticket_);
+    load_ticket_ = 0;
+  }
   for (auto& [easy, t] : transfers_) {
     t->finished = true;
     t->done = nullptr;
@@ -188,12 +232,14 @@ void Engine::shutdown() {
   }
   queued_.clear();
   for (CURL* e : spare_) {
-    curl_easy_cleanup(e);
+    api_->easy_cleanup(e);
   }
   spare_.clear();
   // Closes cached connections; curl reports each with CURL_POLL_REMOVE, so the watches must still
   // exist here and are dropped only afterwards.
-  curl_multi_cleanup(multi_);
+  if (multi_ != nullptr) {
+    api_->multi_cleanup(multi_);
+  }
   multi_ = nullptr;
   watches_.clear();
   timer_.cancel();
@@ -212,7 +258,7 @@ std::shared_ptr<Transfer> Engine::send(Request req, Callback done) {
     return t;
   }
   t->url = std::move(*url);
-  if (transfers_.size() >= max_in_flight_) {
+  if (!start() || transfers_.size() >= max_in_flight_) {  // libcurl still loading, or no slot
     t->queued = true;
     queued_.push_back(t);
     return t;
@@ -223,12 +269,12 @@ std::shared_ptr<Transfer> Engine::send(Request req, Callback done) {
 
 void Engine::begin(const std::shared_ptr<Transfer>& t) {
   if (spare_.empty()) {
-    t->easy = curl_easy_init();
+    t->easy = api_->easy_init();
   } else {
     t->easy = spare_.back();
     spare_.pop_back();
   }
-  if (t->easy == nullptr || !configure(*t) || curl_multi_add_handle(multi_, t->easy) != CURLM_OK) {
+  if (t->easy == nullptr || !configure(*t) || api_->multi_add_handle(multi_, t->easy) != CURLM_OK) {
     detach(*t);
     Response r;
     r.failure = Failure::other;
@@ -242,7 +288,7 @@ void Engine::begin(const std::shared_ptr<Transfer>& t) {
 }
 
 void Engine::begin_queued() {
-  while (transfers_.size() < max_in_flight_ && !queued_.empty() && !shut_down_) {
+  while (multi_ != nullptr && transfers_.size() < max_in_flight_ && !queued_.empty() && !shut_down_) {
     auto t = std::move(queued_.front());
     queued_.pop_front();
     if (!t->finished) {
@@ -260,75 +306,75 @@ bool Engine::configure(Transfer& t) {
   const long timeout_ms = static_cast<long>(std::max(req.timeout - waited, milliseconds(1)).count());
   bool ok = true;
   auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
-  set(curl_easy_setopt(e, CURLOPT_URL, t.url->text().c_str()));  // curl parses it alike (fuzz/url.cpp)
-  set(curl_easy_setopt(e, CURLOPT_PRIVATE, &t));
-  set(curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Engine::on_close_socket));
-  set(curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this));
-  set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));  // no SIGALRM around DNS: we own the process's signals
+  set(api_->easy_setopt(e, CURLOPT_URL, t.url->text().c_str()));  // curl parses it alike (fuzz/url.cpp)
+  set(api_->easy_setopt(e, CURLOPT_PRIVATE, &t));
+  set(api_->easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Engine::on_close_socket));
+  set(api_->easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this));
+  set(api_->easy_setopt(e, CURLOPT_NOSIGNAL, 1L));  // no SIGALRM around DNS: we own the process's signals
   // Without this, removing a transfer whose name lookup is still running (timeout, cancel, client
   // destroyed) joins the resolver thread, i.e. blocks the loop until getaddrinfo() gives up, which
   // with a dead DNS server is many seconds. With it the thread is detached and frees itself.
-  set(curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L));
-  set(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error));
-  set(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Engine::on_body));
-  set(curl_easy_setopt(e, CURLOPT_WRITEDATA, &t));
-  set(curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Engine::on_header));
-  set(curl_easy_setopt(e, CURLOPT_HEADERDATA, &t));
+  set(api_->easy_setopt(e, CURLOPT_QUICK_EXIT, 1L));
+  set(api_->easy_setopt(e, CURLOPT_ERRORBUFFER, t.error));
+  set(api_->easy_setopt(e, CURLOPT_WRITEFUNCTION, &Engine::on_body));
+  set(api_->easy_setopt(e, CURLOPT_WRITEDATA, &t));
+  set(api_->easy_setopt(e, CURLOPT_HEADERFUNCTION, &Engine::on_header));
+  set(api_->easy_setopt(e, CURLOPT_HEADERDATA, &t));
   // A probe URL or a redirect must never turn into file://, ftp:// or anything else curl speaks.
-  set(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
-  set(curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
-  set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms));
-  set(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms));
-  set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, req.verify_tls ? 1L : 0L));
-  set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, req.verify_tls ? 2L : 0L));
-  set(curl_easy_setopt(e, CURLOPT_CERTINFO, 1L));
+  set(api_->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
+  set(api_->easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
+  set(api_->easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms));
+  set(api_->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms));
+  set(api_->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, req.verify_tls ? 1L : 0L));
+  set(api_->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, req.verify_tls ? 2L : 0L));
+  set(api_->easy_setopt(e, CURLOPT_CERTINFO, 1L));
   if (!req.tls_ca.empty()) {
-    set(curl_easy_setopt(e, CURLOPT_CAINFO, req.tls_ca.c_str()));
+    set(api_->easy_setopt(e, CURLOPT_CAINFO, req.tls_ca.c_str()));
   }
   if (!req.tls_cert.empty()) {
-    set(curl_easy_setopt(e, CURLOPT_SSLCERT, req.tls_cert.c_str()));
-    set(curl_easy_setopt(e, CURLOPT_SSLKEY, (req.tls_key.empty() ? req.tls_cert : req.tls_key).c_str()));
+    set(api_->easy_setopt(e, CURLOPT_SSLCERT, req.tls_cert.c_str()));
+    set(api_->easy_setopt(e, CURLOPT_SSLKEY, (req.tls_key.empty() ? req.tls_cert : req.tls_key).c_str()));
   }
   // Redirects are followed by collect_done(), not by curl: curl would send our custom headers
   // (X-Api-Key, ...) to whatever host a target redirects to, https -> http included.
-  set(curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L));
-  set(curl_easy_setopt(e, CURLOPT_USERAGENT, "tend"));
+  set(api_->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L));
+  set(api_->easy_setopt(e, CURLOPT_USERAGENT, "tend"));
   if (!req.unix_socket.empty()) {
-    set(curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, req.unix_socket.c_str()));
+    set(api_->easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, req.unix_socket.c_str()));
   }
   if (req.fresh_connection) {
-    set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L));
-    set(curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L));
+    set(api_->easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L));
+    set(api_->easy_setopt(e, CURLOPT_FORBID_REUSE, 1L));
   }
   if (req.method == "HEAD") {
-    set(curl_easy_setopt(e, CURLOPT_NOBODY, 1L));
+    set(api_->easy_setopt(e, CURLOPT_NOBODY, 1L));
   } else if (req.method == "GET" && req.body.empty()) {
-    set(curl_easy_setopt(e, CURLOPT_HTTPGET, 1L));
+    set(api_->easy_setopt(e, CURLOPT_HTTPGET, 1L));
   } else {
     if (req.method != "POST") {
-      set(curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req.method.c_str()));
+      set(api_->easy_setopt(e, CURLOPT_CUSTOMREQUEST, req.method.c_str()));
     }
     if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || !req.body.empty()) {
       // The body lives in the Transfer, so curl may point at it without copying.
-      set(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size())));
-      set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, req.body.data()));
+      set(api_->easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size())));
+      set(api_->easy_setopt(e, CURLOPT_POSTFIELDS, req.body.data()));
     }
   }
   // "Expect: 100-continue" would stall every POST over 1 KiB by up to a second against servers
   // that ignore it; suppress it unless the caller set the header.
   if (req.headers.find("Expect") == req.headers.end()) {
-    t.headers = curl_slist_append(t.headers, "Expect:");
+    t.headers = api_->slist_append(t.headers, "Expect:");
   }
   for (const auto& [name, value] : req.headers) {
     // "Name:" would delete a header in curl's syntax; "Name;" sends it empty.
     const std::string line = value.empty() ? name + ";" : name + ": " + value;
-    curl_slist* next = curl_slist_append(t.headers, line.c_str());
+    curl_slist* next = api_->slist_append(t.headers, line.c_str());
     if (next == nullptr) {
       return false;
     }
     t.headers = next;
   }
-  set(curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers));
+  set(api_->easy_setopt(e, CURLOPT_HTTPHEADER, t.headers));
   return ok;
 }
 
@@ -357,19 +403,21 @@ void Engine::cancel(Transfer& t) {
 void Engine::detach(Transfer& t) {
   if (t.easy != nullptr) {
     if (t.owner != nullptr && multi_ != nullptr) {
-      curl_multi_remove_handle(multi_, t.easy);
+      api_->multi_remove_handle(multi_, t.easy);
     }
     if (multi_ != nullptr && !shut_down_ && spare_.size() < kMaxSpareHandles) {
       // Options back to defaults; what reset keeps (connections, DNS cache) belongs to the multi.
-      curl_easy_reset(t.easy);
+      api_->easy_reset(t.easy);
       spare_.push_back(t.easy);
     } else {
-      curl_easy_cleanup(t.easy);
+      api_->easy_cleanup(t.easy);
     }
     t.easy = nullptr;
   }
-  curl_slist_free_all(t.headers);
-  t.headers = nullptr;
+  if (t.headers != nullptr) {
+    api_->slist_free_all(t.headers);
+    t.headers = nullptr;
+  }
   t.owner = nullptr;
 }
 
@@ -425,7 +473,7 @@ void Engine::watch(curl_socket_t s, int what, void* socketp) {
       return;
     }
     watches_.emplace(s, w);
-    curl_multi_assign(multi_, s, w.get());
+    api_->multi_assign(multi_, s, w.get());
   }
   w->want = what;
   arm(w);
@@ -530,9 +578,9 @@ void Engine::arm_timer(long timeout_ms) {
 
 void Engine::socket_action(curl_socket_t s, int events) {
   int running = 0;
-  const CURLMcode rc = curl_multi_socket_action(multi_, s, events, &running);
+  const CURLMcode rc = api_->multi_socket_action(multi_, s, events, &running);
   if (rc != CURLM_OK) {
-    log_->error("curl_multi_socket_action failed error={}", log::quote(curl_multi_strerror(rc)));
+    log_->error("curl_multi_socket_action failed error={}", log::quote(api_->multi_strerror(rc)));
   }
   collect_done();
 }
@@ -597,7 +645,7 @@ size_t Engine::on_header(char* data, size_t size, size_t count, void* userp) {
 
 void Engine::collect_done() {
   int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+  while (CURLMsg* msg = api_->multi_info_read(multi_, &left)) {
     if (msg->msg != CURLMSG_DONE) {
       continue;
     }
@@ -606,7 +654,7 @@ void Engine::collect_done() {
     const CURLcode code = msg->data.result;
     auto it = transfers_.find(easy);
     if (it == transfers_.end()) {
-      curl_multi_remove_handle(multi_, easy);  // not ours: cannot happen, but never leak it in the multi
+      api_->multi_remove_handle(multi_, easy);  // not ours: cannot happen, but never leak it in the multi
       continue;
     }
     std::shared_ptr<Transfer> t = std::move(it->second);
@@ -615,7 +663,7 @@ void Engine::collect_done() {
     std::optional<std::string> hop;
     if (t->req.follow_redirects && r.failure == Failure::none && r.status >= 300 && r.status < 400 && r.status != 304) {
       char* location = nullptr;
-      if (curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location != nullptr) {
+      if (api_->easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location != nullptr) {
         hop = location;
       }
     }
@@ -669,7 +717,7 @@ Response Engine::finish(Transfer& t, CURLcode code) {
   const bool capped = code == CURLE_WRITE_ERROR && t.truncated;
   if (code == CURLE_OK || capped) {
     long status = 0;
-    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+    api_->easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
     r.status = static_cast<int>(status);
     r.headers = std::move(t.response_headers);
     r.body = std::move(t.body);
@@ -688,14 +736,14 @@ Response Engine::finish(Transfer& t, CURLcode code) {
 
 std::optional<WallTime> Engine::cert_expiry(Transfer& t) {
   char* effective = nullptr;
-  curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &effective);
+  api_->easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &effective);
   const std::string origin = detail::origin_of(effective != nullptr ? effective : t.req.url);
   if (origin.rfind("https://", 0) != 0) {
     return std::nullopt;
   }
   const std::string key = origin + (t.req.unix_socket.empty() ? "" : " via " + t.req.unix_socket);
   curl_certinfo* info = nullptr;
-  if (curl_easy_getinfo(t.easy, CURLINFO_CERTINFO, &info) == CURLE_OK && info != nullptr && info->num_of_certs > 0) {
+  if (api_->easy_getinfo(t.easy, CURLINFO_CERTINFO, &info) == CURLE_OK && info != nullptr && info->num_of_certs > 0) {
     for (curl_slist* field = info->certinfo[0]; field != nullptr; field = field->next) {
       constexpr std::string_view prefix = "Expire date:";
       const std::string_view text(field->data);
@@ -721,21 +769,10 @@ void Engine::deliver_later(std::shared_ptr<Transfer> t, Response r) {
   detail::post_completion(io_, weak_from_this(), std::move(t), std::move(r));
 }
 
-void global_init() {
-  // Once per process, before any handle exists; never undone (other threads may still use curl
-  // during static destruction).
-  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (rc != CURLE_OK) {
-    throw std::runtime_error(std::string("http: curl_global_init failed: ") + curl_easy_strerror(rc));
-  }
-}
-
 }  // namespace
 
 std::unique_ptr<Client> make_curl_client(boost::asio::io_context& io) {
-  global_init();
-  auto engine = std::make_shared<Engine>(io);
-  engine->start();
+  auto engine = std::make_shared<Engine>(io);  // libcurl loads with its first request
   return std::make_unique<detail::EngineClient<Engine>>(std::move(engine));
 }
 

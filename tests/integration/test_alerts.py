@@ -114,6 +114,31 @@ jobs:{fail_job("flaky", ok)}""")
         self.assertEqual([(r["status"], r["action"], r["notifiers"]) for r in reversed(self.alert_log(d, "flaky"))],
                          [("firing", "firing", "hook"), ("resolved", "resolved", "hook"), ("firing", "firing", "hook")])
 
+    def test_libcurl_is_loaded_with_the_first_transfer_that_needs_it(self):
+        # tendd is not linked against libcurl (http/curl_api.cpp): plain-http probes go through the
+        # plain client, and libcurl with its dependency tree (OpenSSL, gnutls, krb5, ...) is mapped
+        # only when an alert is first sent.
+        rcv = self.receiver()
+        d = self.daemon(f"""
+notifiers:
+  hook: {{type: webhook, url: "{rcv.url}/hook"}}
+alerts:
+  routes:
+    - notify: [hook]
+probes:
+  web: {{url: "{rcv.url}/health", interval: 1s}}
+jobs:{fail_job("flaky")}""")
+
+        def mapped(name):
+            with open(f"/proc/{d.proc.pid}/maps") as f:
+                return name in f.read()
+        wait_for(lambda: [r for r in rcv.requests() if r.path == "/health"], timeout=30, what="a probe request")
+        self.assertFalse(mapped("libcurl"), "libcurl mapped before any transfer needed it")
+        self.assertFalse(mapped("libcrypto"))
+        self.run_job(d, "flaky", 1)
+        wait_for(lambda: [r for r in rcv.requests() if r.path == "/hook"], timeout=30, what="the alert")
+        self.assertTrue(mapped("libcurl"))
+
     def test_pagerduty_events_v2_trigger_then_resolve_one_incident(self):
         rcv = self.receiver()
         ok = os.path.join(self.dir, "ok")
