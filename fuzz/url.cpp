@@ -5,12 +5,15 @@
 
 #include "http/url.hpp"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <strings.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -34,6 +37,18 @@ std::string curl_part(CURLU* u, CURLUPart which) {
   return out;
 }
 
+/// One host: names without regard to case, IPv6 addresses by value (libcurl keeps some spellings
+/// as written, "[::9:1]", where tend writes inet_ntop's "[::0.9.0.1]").
+bool same_host(const std::string& a, const std::string& b) {
+  if (a.starts_with('[') && b.starts_with('[')) {
+    in6_addr x{};
+    in6_addr y{};
+    return inet_pton(AF_INET6, a.substr(1, a.size() - 2).c_str(), &x) == 1 &&
+           inet_pton(AF_INET6, b.substr(1, b.size() - 2).c_str(), &y) == 1 && std::memcmp(&x, &y, sizeof x) == 0;
+  }
+  return strcasecmp(a.c_str(), b.c_str()) == 0;
+}
+
 /// tend's parse of an accepted URL against libcurl's: libcurl accepts it, and every part a
 /// transfer or a message uses is the same. Returns the password as libcurl reads it.
 std::string same_as_curl(const std::string& text, const tend::http::Url& url) {
@@ -47,8 +62,7 @@ std::string same_as_curl(const std::string& text, const tend::http::Url& url) {
                                 curl_part(u, CURLUPART_PORT),
                                 curl_part(u, CURLUPART_PATH) + (query.empty() ? "" : "?" + query)};
   for (std::size_t i = 0; i < std::size(ours); ++i) {
-    // (Hosts compare without case: libcurl keeps some IPv6 spellings as written, "[::FFFF:1.2.3.4]".)
-    const bool same = i == 1 ? strcasecmp(ours[i].c_str(), theirs[i].c_str()) == 0 : ours[i] == theirs[i];
+    const bool same = i == 1 ? same_host(ours[i], theirs[i]) : ours[i] == theirs[i];
     if (rc != CURLUE_OK || !same) {
       std::fprintf(stderr, "tend and libcurl read [%s] apart: curl says %s; part %zu: [%s] vs [%s]\n", text.c_str(),
                    curl_url_strerror(rc), i, ours[i].c_str(), theirs[i].c_str());
