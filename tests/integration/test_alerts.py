@@ -20,6 +20,15 @@ PAYLOAD_KEYS = {"version", "id", "status", "event", "severity", "kind", "name", 
 ID = re.compile(r"^[0-9a-f]{32}$")
 
 
+def hook_route(rcv):
+    """A webhook notifier `hook` posting to the receiver's /hook, and the route that sends it every alert."""
+    return f"""notifiers:
+  hook: {{type: webhook, url: "{rcv.url}/hook"}}
+alerts:
+  routes:
+    - notify: [hook]"""
+
+
 def fail_job(name, okfile=None, schedule="@daily", extra=""):
     """A job that prints boom and exits 3, unless okfile exists (then it succeeds)."""
     guard = f"test -e {okfile} && echo fine && exit 0; " if okfile else ""
@@ -120,11 +129,7 @@ jobs:{fail_job("flaky", ok)}""")
         # only when an alert is first sent.
         rcv = self.receiver()
         d = self.daemon(f"""
-notifiers:
-  hook: {{type: webhook, url: "{rcv.url}/hook"}}
-alerts:
-  routes:
-    - notify: [hook]
+{hook_route(rcv)}
 probes:
   web: {{url: "{rcv.url}/health", interval: 1s}}
 jobs:{fail_job("flaky")}""")
@@ -174,11 +179,7 @@ jobs:{fail_job("flaky", ok)}""", env={"PD_KEY": key})
         rcv = self.receiver()
         ok = os.path.join(self.dir, "ok")
         d = self.daemon(f"""
-notifiers:
-  hook: {{type: webhook, url: "{rcv.url}/hook"}}
-alerts:
-  routes:
-    - notify: [hook]
+{hook_route(rcv)}
 jobs:{fail_job("flaky", ok)}""")
         self.run_job(d, "flaky", 1)
         (fire,) = rcv.wait_for(what="the firing")
@@ -203,11 +204,7 @@ jobs:{fail_job("flaky", ok)}""")
         rcv = self.receiver()
         ok = os.path.join(self.dir, "ok")
         d = self.daemon(f"""
-notifiers:
-  hook: {{type: webhook, url: "{rcv.url}/hook"}}
-alerts:
-  routes:
-    - notify: [hook]
+{hook_route(rcv)}
   send_resolved: false
 jobs:{fail_job("flaky", ok)}""")
         self.run_job(d, "flaky", 1)
@@ -426,11 +423,7 @@ jobs:{fail_job("burst", schedule="@every 1s")}""")
         rcv = self.receiver()
         rcv.close()  # connect refused
         d = self.daemon(f"""
-notifiers:
-  hook: {{type: webhook, url: "{rcv.url}/hook"}}
-alerts:
-  routes:
-    - notify: [hook]
+{hook_route(rcv)}
 jobs:{fail_job("flaky")}""")
         self.run_job(d, "flaky", 1)
         wait_for(lambda: (lambda l: l["pending"] >= 1 and l["retries"] >= 1)(self.lane(d, "hook")),
@@ -488,11 +481,7 @@ jobs:{fail_job("flaky")}""")
         rcv = self.receiver(mode="error")
         ok = os.path.join(self.dir, "ok")
         d = self.daemon(f"""
-notifiers:
-  hook: {{type: webhook, url: "{rcv.url}/hook"}}
-alerts:
-  routes:
-    - notify: [hook]
+{hook_route(rcv)}
 jobs:{fail_job("flaky", ok)}""")
         self.run_job(d, "flaky", 1)
         rcv.wait_for(what="the first failed attempt")
@@ -532,11 +521,7 @@ jobs:""" + fail_job("flaky")
     def test_stop_lets_a_delivery_on_the_wire_land_but_not_for_long(self):
         rcv = self.receiver(mode="slow", delay=1.5)
         d = self.daemon(f"""
-notifiers:
-  hook: {{type: webhook, url: "{rcv.url}/hook"}}
-alerts:
-  routes:
-    - notify: [hook]
+{hook_route(rcv)}
 jobs:{fail_job("flaky")}{fail_job("other")}""")
         self.run_job(d, "flaky", 1)
         rcv.wait_for(what="the delivery")
@@ -626,11 +611,7 @@ jobs:{fail_job("flaky")}""")
     def test_rejected_request_is_given_up_at_once(self):
         rcv = self.receiver(mode="reject")
         d = self.daemon(f"""
-notifiers:
-  hook: {{type: webhook, url: "{rcv.url}/hook"}}
-alerts:
-  routes:
-    - notify: [hook]
+{hook_route(rcv)}
 jobs:{fail_job("flaky")}""")
         self.run_job(d, "flaky", 1)
         wait_for(lambda: self.lane(d, "hook")["given_up"] == 1, timeout=20, what="the give-up")
@@ -647,11 +628,7 @@ jobs:{fail_job("flaky")}""")
     def test_silence_mutes_then_unsilence_notifies_at_once(self):
         rcv = self.receiver()
         d = self.daemon(f"""
-notifiers:
-  hook: {{type: webhook, url: "{rcv.url}/hook"}}
-alerts:
-  routes:
-    - notify: [hook]
+{hook_route(rcv)}
 jobs:{fail_job("flaky")}{fail_job("other")}""")
         r = d.tend("silence", "flaky", "--for", "1h", "--reason", "deploy")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -701,11 +678,7 @@ jobs:{fail_job("flaky")}{fail_job("other")}""")
     def test_silence_all_and_silences_survive_a_restart(self):
         rcv = self.receiver()
         d = self.daemon(f"""
-notifiers:
-  hook: {{type: webhook, url: "{rcv.url}/hook"}}
-alerts:
-  routes:
-    - notify: [hook]
+{hook_route(rcv)}
 jobs:{fail_job("one")}{fail_job("two")}""")
         r = d.tend("silence", "--all", "--for", "1h", "--reason", "maintenance")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -907,11 +880,7 @@ jobs:
     def test_digest_job_reports_failures(self):
         rcv = self.receiver()
         d = self.daemon(f"""
-notifiers:
-  hook: {{type: webhook, url: "{rcv.url}/hook"}}
-alerts:
-  routes:
-    - notify: [hook]
+{hook_route(rcv)}
 jobs:{fail_job("bad")}
   good:
     schedule: "@daily"
