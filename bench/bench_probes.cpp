@@ -17,11 +17,10 @@ namespace {
 using namespace std::chrono_literals;
 using tend::testing::FakeHttp;
 using tend::testing::ManualClock;
-namespace config = tend::config;
 namespace probes = tend::probes;
 
-config::ProbeConfig base() {
-  config::ProbeConfig p;
+probes::ProbeConfig base() {
+  probes::ProbeConfig p;
   p.name = "api";
   p.url = "http://127.0.0.1:3000/health";
   p.interval = 1s;
@@ -35,7 +34,7 @@ tend::http::Response response(std::string body) {
   return r;
 }
 
-void evaluate(benchmark::State& state, config::ProbeConfig cfg, std::string body) {
+void evaluate(benchmark::State& state, probes::ProbeConfig cfg, std::string body) {
   std::shared_ptr<probes::BodyRegex> regex;
   if (!cfg.expect.body_regex.empty()) {
     regex = *probes::BodyRegex::compile(cfg.expect.body_regex);
@@ -50,19 +49,19 @@ void evaluate(benchmark::State& state, config::ProbeConfig cfg, std::string body
 
 const std::string kJson = R"({"status":"ok","checks":{"db":"ok","cache":"ok"},"version":"1.4.2"})";
 
-config::ProbeConfig with_contains() {
+probes::ProbeConfig with_contains() {
   auto p = base();
   p.expect.body_contains = R"("status":"ok")";
   return p;
 }
-config::ProbeConfig with_regex() {
+probes::ProbeConfig with_regex() {
   auto p = base();
   p.expect.body_regex = R"re("status": *"(ok|fine)")re";
   return p;
 }
-config::ProbeConfig with_json() {
+probes::ProbeConfig with_json() {
   auto p = base();
-  p.expect.json = config::JsonExpect{"/checks/db", "ok"};
+  p.expect.json = probes::JsonExpect{"/checks/db", "ok"};
   return p;
 }
 
@@ -84,11 +83,11 @@ void result_path(benchmark::State& state) {
                         store,
                         bus,
                         [&run_id] { return ++run_id; },
-                        [](const config::RemedyConfig&) -> tend::Expected<std::unique_ptr<tend::remedies::Remedy>> {
-                          return tend::Error{"no remedy in this benchmark"};
+                        [](const tend::remedies::RemedyConfig&) -> std::unique_ptr<tend::remedies::Remedy> {
+                          return nullptr;  // no remedy in this benchmark
                         }};
-    auto probe = std::make_shared<probes::Probe>(ctx, with_contains(), std::nullopt);
-    probe->start();
+    auto probe = std::make_shared<probes::Probe>(ctx, with_contains());
+    probe->start(tend::entries::Saved{});
     const auto ok = response(kJson);
     std::int64_t n = 0;
     for (auto _ : state) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "watches/config.hpp"
+#include "watches/format.hpp"
 #include "watches/watch.hpp"
 
 namespace {
@@ -16,7 +18,7 @@ namespace {
 using namespace tend;
 
 /// Realistic lines: varied paths, agents and statuses, 1 in 20 a 5xx.
-std::vector<std::string> lines(config::LogFormat format) {
+std::vector<std::string> lines(std::string_view format) {
   static const char* agents[] = {
       "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36", "curl/8.4.0",
       "python-requests/2.31.0",
@@ -26,7 +28,7 @@ std::vector<std::string> lines(config::LogFormat format) {
     const int status = i % 20 == 0 ? 502 : (i % 7 == 0 ? 404 : 200);
     const std::string path = "/api/v1/orders/" + std::to_string(i * 7919 % 100000) + "?page=" + std::to_string(i % 9);
     const char* agent = agents[i % 4];
-    if (format == config::LogFormat::combined) {
+    if (format == "combined") {
       out.push_back("203.0.113." + std::to_string(i % 250) + " - - [21/Nov/2026:10:00:03 +0000] \"GET " + path +
                     " HTTP/1.1\" " + std::to_string(status) + " " + std::to_string(1000 + i) +
                     " \"https://example.com/\" \"" + agent + "\"");
@@ -41,14 +43,15 @@ std::vector<std::string> lines(config::LogFormat format) {
   return out;
 }
 
-void parse_only(benchmark::State& state, config::LogFormat format) {
+void parse_only(benchmark::State& state, std::string_view format) {
   const auto input = lines(format);
-  const watches::LineParser parser(format, "status");
+  const auto cfg = watches::default_watch("bench", "/nonexistent/bench.log", format);
+  const auto parser = watches::find_format(format)->make(*cfg.parsing);
   std::size_t i = 0;
   std::size_t bytes = 0;
   for (auto _ : state) {
     const auto& line = input[i++ % input.size()];
-    benchmark::DoNotOptimize(parser.status(line));
+    benchmark::DoNotOptimize(parser->status(line));
     bytes += line.size() + 1;
   }
   state.SetItemsProcessed(state.iterations());
@@ -57,17 +60,13 @@ void parse_only(benchmark::State& state, config::LogFormat format) {
 
 /// What the follower drives: ingest() per line, evaluate() once per 64 KiB read (here: every
 /// 300 lines, about that much), on the real clock.
-void watch_path(benchmark::State& state, config::LogFormat format) {
+void watch_path(benchmark::State& state, std::string_view format) {
   const auto input = lines(format);
   boost::asio::io_context io;
   SystemClock clock(io);
   events::Bus bus;
   watches::Context ctx{io, clock, bus};
-  config::WatchConfig cfg;
-  cfg.name = "bench";
-  cfg.file = "/nonexistent/bench.log";
-  cfg.format = format;
-  watches::Watch watch(ctx, cfg);
+  watches::Watch watch(ctx, watches::default_watch("bench", "/nonexistent/bench.log", format));
   std::size_t i = 0;
   std::size_t bytes = 0;
   for (auto _ : state) {
@@ -84,10 +83,10 @@ void watch_path(benchmark::State& state, config::LogFormat format) {
   state.counters["unparsed"] = static_cast<double>(watch.status().unparsed);
 }
 
-BENCHMARK_CAPTURE(parse_only, combined, config::LogFormat::combined);
-BENCHMARK_CAPTURE(parse_only, json, config::LogFormat::json);
-BENCHMARK_CAPTURE(watch_path, combined, config::LogFormat::combined);
-BENCHMARK_CAPTURE(watch_path, json, config::LogFormat::json);
+BENCHMARK_CAPTURE(parse_only, combined, "combined");
+BENCHMARK_CAPTURE(parse_only, json, "json");
+BENCHMARK_CAPTURE(watch_path, combined, "combined");
+BENCHMARK_CAPTURE(watch_path, json, "json");
 
 }  // namespace
 
