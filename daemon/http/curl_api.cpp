@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -113,12 +114,21 @@ std::uint64_t load_async(boost::asio::io_context& io, std::function<void(const s
     boost::asio::post(io, [done = std::move(done), error = s.error] { done(error); });
     return 0;
   }
+  if (s.phase == State::Phase::idle) {
+    try {
+      std::thread(run_load).detach();  // it takes the lock when done, after this function returns
+    } catch (const std::system_error& e) {
+      // No thread to load on (a limit on threads or memory): this request fails, a later one
+      // tries again.
+      boost::asio::post(
+          io, [done = std::move(done), why = std::string("cannot load ") + kLibrary + ": no thread to load it on (" +
+                                             e.what() + ")"] { done(why); });
+      return 0;
+    }
+    s.phase = State::Phase::loading;
+  }
   const std::uint64_t ticket = s.next_ticket++;
   s.waiting.emplace(ticket, Waiter{&io, std::move(done)});
-  if (s.phase == State::Phase::idle) {
-    s.phase = State::Phase::loading;
-    std::thread(run_load).detach();
-  }
   return ticket;
 }
 

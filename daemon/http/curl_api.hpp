@@ -44,7 +44,8 @@ struct Api {
 const Api* loaded();
 
 /// Load libcurl on a thread of its own, then post `done` to `io` with "" or the reason it failed
-/// (posted at once when the load is already over). Returns a ticket for cancel_load().
+/// (posted at once when the load is already over, or when no thread can be made). Returns a
+/// ticket for cancel_load(), 0 when `done` is already posted.
 std::uint64_t load_async(boost::asio::io_context& io, std::function<void(const std::string& error)> done);
 
 /// `done` of `ticket` is not posted (its caller, and maybe `io`, are going away). Once this
