@@ -86,7 +86,7 @@ void result_path(benchmark::State& state) {
                         [](const tend::remedies::RemedyConfig&) -> std::unique_ptr<tend::remedies::Remedy> {
                           return nullptr;  // no remedy in this benchmark
                         }};
-    auto probe = std::make_shared<probes::Probe>(ctx, with_contains());
+    auto probe = std::make_shared<probes::Probe>(ctx, std::make_shared<const probes::ProbeConfig>(with_contains()));
     probe->start(tend::entries::Saved{});
     const auto ok = response(kJson);
     std::int64_t n = 0;

@@ -66,7 +66,8 @@ void watch_path(benchmark::State& state, std::string_view format) {
   SystemClock clock(io);
   events::Bus bus;
   watches::Context ctx{io, clock, bus};
-  watches::Watch watch(ctx, watches::default_watch("bench", "/nonexistent/bench.log", format));
+  watches::Watch watch(ctx, std::make_shared<const watches::WatchConfig>(
+                                watches::default_watch("bench", "/nonexistent/bench.log", format)));
   std::size_t i = 0;
   std::size_t bytes = 0;
   for (auto _ : state) {

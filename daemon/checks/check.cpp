@@ -93,8 +93,8 @@ Expected<Report> parse_report(const boost::json::object& req) {
   return r;
 }
 
-Check::Check(Context ctx, CheckConfig cfg)
-    : Entry(CheckConfig::kKind, cfg.name, ctx.clock, log::get("checks")), ctx_(std::move(ctx)), cfg_(std::move(cfg)) {}
+Check::Check(Context ctx, std::shared_ptr<const CheckConfig> cfg)
+    : Entry(CheckConfig::kKind, cfg->name, ctx.clock, log::get("checks")), ctx_(std::move(ctx)), cfg_(std::move(cfg)) {}
 
 int Check::start(const entries::Saved& saved) {
   anchor_ = ctx_.clock.now();
@@ -133,17 +133,17 @@ int Check::start(const entries::Saved& saved) {
   }
   retired_ = false;
   plan();
-  logger()->info("check={} event=WATCH state={} expected={} deadline={}", cfg_.name, to_string(state_),
+  logger()->info("check={} event=WATCH state={} expected={} deadline={}", cfg_->name, to_string(state_),
                  expected_ ? format_iso8601(*expected_) : "-", deadline_ ? format_iso8601(*deadline_) : "-");
   return 0;
 }
 
 Check::~Check() { retire(); }
 
-void Check::update(CheckConfig cfg) {
+void Check::update(std::shared_ptr<const CheckConfig> cfg) {
   cfg_ = std::move(cfg);
   plan();
-  logger()->info("check={} event=UPDATE deadline={}", cfg_.name, deadline_ ? format_iso8601(*deadline_) : "-");
+  logger()->info("check={} event=UPDATE deadline={}", cfg_->name, deadline_ ? format_iso8601(*deadline_) : "-");
 }
 
 void Check::retire() {
@@ -158,16 +158,16 @@ void Check::replan() {
 }
 
 std::optional<WallTime> Check::expected_after(WallTime anchor) const {
-  if (cfg_.every) {
-    return anchor + *cfg_.every;
+  if (cfg_->every) {
+    return anchor + *cfg_->every;
   }
-  if (!cfg_.schedule) {
+  if (!cfg_->schedule) {
     return std::nullopt;
   }
-  if (const auto* every = std::get_if<schedule::Every>(&cfg_.schedule->kind)) {
+  if (const auto* every = std::get_if<schedule::Every>(&cfg_->schedule->kind)) {
     return anchor + every->interval;
   }
-  if (auto next = cfg_.schedule->next_after(std::chrono::floor<std::chrono::seconds>(anchor))) {
+  if (auto next = cfg_->schedule->next_after(std::chrono::floor<std::chrono::seconds>(anchor))) {
     return WallTime(*next);
   }
   return std::nullopt;  // @reboot, or a schedule that never fires again: never late
@@ -182,14 +182,14 @@ void Check::plan() {
   }
   if (open_start_) {
     // Started: the end is due within grace (a start without an end is a hung run).
-    deadline_ = *open_start_ + cfg_.grace;
+    deadline_ = *open_start_ + cfg_->grace;
     expected_ = deadline_;
   } else {
     expected_ = expected_after(anchor_);
     if (!expected_) {
       return;
     }
-    deadline_ = *expected_ + cfg_.grace;
+    deadline_ = *expected_ + cfg_->grace;
   }
   if (state_ == State::late) {
     return;  // already late: the next report, not a timer, changes that
@@ -201,7 +201,7 @@ void Check::plan() {
 void Check::on_deadline() {
   const auto now = ctx_.clock.now();
   if (paused()) {
-    logger()->info("check={} event=DEADLINE_WHILE_PAUSED deadline={}", cfg_.name, format_iso8601(*deadline_));
+    logger()->info("check={} event=DEADLINE_WHILE_PAUSED deadline={}", cfg_->name, format_iso8601(*deadline_));
     anchor_ = now;
     open_start_.reset();
     missed_while_paused_ = true;
@@ -210,19 +210,19 @@ void Check::on_deadline() {
   }
   std::string reason;
   if (open_start_) {
-    reason = fmt::format("started at {}, no end after {}", format_iso8601(*open_start_), format_duration(cfg_.grace));
-  } else if (cfg_.schedule) {
+    reason = fmt::format("started at {}, no end after {}", format_iso8601(*open_start_), format_duration(cfg_->grace));
+  } else if (cfg_->schedule) {
     reason = fmt::format("no report for the {} tick by {} (grace {})", format_iso8601(*expected_),
-                         format_iso8601(*deadline_), format_duration(cfg_.grace));
+                         format_iso8601(*deadline_), format_duration(cfg_->grace));
   } else {
-    reason = fmt::format("no report within {} + {} grace after {} ({})", format_duration(*cfg_.every),
-                         format_duration(cfg_.grace), format_iso8601(anchor_),
+    reason = fmt::format("no report within {} + {} grace after {} ({})", format_duration(*cfg_->every),
+                         format_duration(cfg_->grace), format_iso8601(anchor_),
                          last_ ? "the last report" : "when tend began watching");
   }
   state_ = State::late;
   reason_ = reason;
   state::RunRecord rec;
-  rec.entry = cfg_.name;
+  rec.entry = cfg_->name;
   rec.kind = CheckConfig::kKind;
   rec.run_id = ctx_.next_run_id();
   rec.started_at = open_start_ ? *open_start_ : std::min(*expected_, now);
@@ -232,8 +232,8 @@ void Check::on_deadline() {
   rec.reason = reason;
   ctx_.store.put_run(rec);
   last_ = rec;
-  logger()->warn("check={} run={} event=LATE reason={}", cfg_.name, rec.run_id, log::quote(reason));
-  publish(events::types::check_late, events::Status::firing, "check " + cfg_.name + " is late: " + reason, "",
+  logger()->warn("check={} run={} event=LATE reason={}", cfg_->name, rec.run_id, log::quote(reason));
+  publish(events::types::check_late, events::Status::firing, "check " + cfg_->name + " is late: " + reason, "",
           {{"run_id", std::to_string(rec.run_id)}, {"deadline", format_iso8601(*deadline_)}});
   late_firing_ = true;
   deadline_timer_.reset();
@@ -245,7 +245,7 @@ State Check::report(Report r) {
   if (r.what == Report::What::start) {
     if (open_start_) {
       // The previous run never reported its end: close its record rather than leave it open.
-      state::RunRecord prev{cfg_.name,
+      state::RunRecord prev{cfg_->name,
                             std::string(CheckConfig::kKind),
                             open_run_id_,
                             1,
@@ -261,10 +261,10 @@ State Check::report(Report r) {
     }
     open_start_ = now;
     open_run_id_ = ctx_.next_run_id();
-    ctx_.store.put_run({cfg_.name, std::string(CheckConfig::kKind), open_run_id_, 1, now, now, 0, "started",
+    ctx_.store.put_run({cfg_->name, std::string(CheckConfig::kKind), open_run_id_, 1, now, now, 0, "started",
                         std::nullopt, std::nullopt, "started; no end reported yet", ""});
-    logger()->info("check={} run={} event=START deadline={}", cfg_.name, open_run_id_,
-                   format_iso8601(now + cfg_.grace));
+    logger()->info("check={} run={} event=START deadline={}", cfg_->name, open_run_id_,
+                   format_iso8601(now + cfg_->grace));
     plan();
     return state_;
   }
@@ -274,7 +274,7 @@ State Check::report(Report r) {
   const std::int64_t duration =
       r.duration_ms ? *r.duration_ms : (open_start_ ? duration_cast<milliseconds>(now - *open_start_).count() : 0);
   state::RunRecord rec;
-  rec.entry = cfg_.name;
+  rec.entry = cfg_->name;
   rec.kind = CheckConfig::kKind;
   rec.run_id = open_start_ ? open_run_id_ : ctx_.next_run_id();
   rec.started_at = open_start_ ? *open_start_ : now - milliseconds(duration);
@@ -298,7 +298,7 @@ State Check::report(Report r) {
   last_->output.clear();
 
   const auto line =
-      fmt::format("check={} run={} event={} exit={} duration_ms={} output_bytes={} reason={}", cfg_.name, rec.run_id,
+      fmt::format("check={} run={} event={} exit={} duration_ms={} output_bytes={} reason={}", cfg_->name, rec.run_id,
                   ok ? "SUCCESS" : "FAILURE", rec.exit_code ? std::to_string(*rec.exit_code) : "-", rec.duration_ms,
                   rec.output.size(), log::quote(rec.reason));
   if (ok) {
@@ -309,14 +309,14 @@ State Check::report(Report r) {
 
   if (late_firing_) {
     publish(events::types::check_late, events::Status::resolved,
-            "check " + cfg_.name + " reported in again (" + rec.outcome + ")", "",
+            "check " + cfg_->name + " reported in again (" + rec.outcome + ")", "",
             {{"run_id", std::to_string(rec.run_id)}});
     late_firing_ = false;
   }
   if (ok) {
     if (failure_firing_) {
       publish(events::types::check_failure, events::Status::resolved,
-              "check " + cfg_.name + " succeeded again after " + plural(consecutive_failures_, "failed report"), "",
+              "check " + cfg_->name + " succeeded again after " + plural(consecutive_failures_, "failed report"), "",
               {{"run_id", std::to_string(rec.run_id)}});
       failure_firing_ = false;
     }
@@ -330,7 +330,7 @@ State Check::report(Report r) {
     reason_ = rec.reason;
     if (!paused()) {
       publish(events::types::check_failure, events::Status::firing,
-              "check " + cfg_.name + " failed (" + rec.reason + ")", detail,
+              "check " + cfg_->name + " failed (" + rec.reason + ")", detail,
               {{"run_id", std::to_string(rec.run_id)},
                {"exit_code", rec.exit_code ? std::to_string(*rec.exit_code) : ""},
                {"duration_ms", std::to_string(rec.duration_ms)}});
@@ -354,7 +354,7 @@ void Check::on_resume() {
 void Check::metrics(metrics::Collector& c) const {
   using metrics::Type;
   entry_series(c, to_string(state_));
-  const std::string_view name = cfg_.name;
+  const std::string_view name = cfg_->name;
   if (last_ping_) {
     c.family("tend_check_last_ping_timestamp_seconds", "When the check last reported in (since tendd started).",
              Type::gauge, {"name"})
@@ -392,7 +392,7 @@ Expected<boost::json::object> Check::report(const boost::json::object& request, 
   }
   ping_refilled_ = mono;
   if (ping_tokens_ < 1) {
-    return Error{"check " + cfg_.name + " takes at most " + std::to_string(static_cast<int>(kPingsPerSecond)) +
+    return Error{"check " + cfg_->name + " takes at most " + std::to_string(static_cast<int>(kPingsPerSecond)) +
                  " pings a second (bursts of " + std::to_string(static_cast<int>(kPingBurst)) +
                  "): this one was refused, not recorded"};
   }
@@ -403,7 +403,7 @@ Expected<boost::json::object> Check::report(const boost::json::object& request, 
   }
   const auto state = report(std::move(*r));
   boost::json::object doc;
-  doc["name"] = cfg_.name;
+  doc["name"] = cfg_->name;
   doc["state"] = to_string(state);
   return doc;
 }
@@ -425,15 +425,15 @@ boost::json::object Check::status_entry() const {
   o["running"] = s.running_since.has_value();
   o["running_since"] = entries::time_or_null(s.running_since);
   o["consecutive_failures"] = s.consecutive_failures;
-  o["schedule"] = cfg_.schedule ? cfg_.schedule->text : "every " + format_duration(cfg_.every.value_or(Duration(0)));
-  o["grace"] = format_duration(cfg_.grace);
+  o["schedule"] = cfg_->schedule ? cfg_->schedule->text : "every " + format_duration(cfg_->every.value_or(Duration(0)));
+  o["grace"] = format_duration(cfg_->grace);
   return o;
 }
 
 void Check::publish(const events::EventType& type, events::Status status, std::string summary, std::string detail,
                     std::map<std::string, std::string> labels) {
-  auto e = events::Event::of(type, cfg_.name, status);
-  e.severity = events::severity_for(type, cfg_.severity);
+  auto e = events::Event::of(type, cfg_->name, status);
+  e.severity = events::severity_for(type, cfg_->severity);
   e.summary = std::move(summary);
   e.detail = std::move(detail);
   e.at = ctx_.clock.now();
@@ -444,7 +444,7 @@ void Check::publish(const events::EventType& type, events::Status status, std::s
 const entries::KindSpec& kind() {
   static const entries::KindSpec spec{section(),
                                       [](entries::Services& s, const config::EntryConfig& cfg) {
-                                        return std::make_shared<Check>(Context::from(s), cfg.as<CheckConfig>());
+                                        return std::make_shared<Check>(Context::from(s), cfg.shared<CheckConfig>());
                                       },
                                       {"ping"}};
   return spec;

@@ -71,18 +71,18 @@ class Check : public entries::Entry {
   static constexpr double kPingBurst = 20;
   static constexpr double kPingsPerSecond = 5;
 
-  Check(Context ctx, CheckConfig cfg);
+  Check(Context ctx, std::shared_ptr<const CheckConfig> cfg);
   ~Check() override;
   Check(const Check&) = delete;
   Check& operator=(const Check&) = delete;
 
   // entries::Entry
-  [[nodiscard]] const config::EntrySettings& settings() const override { return cfg_; }
+  [[nodiscard]] const config::EntrySettings& settings() const override { return *cfg_; }
   /// Restore from the newest history record (a restart neither forgets a failure nor restarts
   /// the clock of a check that was up), then arm the deadline (one already past makes the check
   /// late at once). A check that never reported counts from now.
   int start(const entries::Saved& saved) override;
-  void update(const config::EntryConfig& cfg) override { update(cfg.as<CheckConfig>()); }
+  void update(const config::EntryConfig& cfg) override { update(cfg.shared<CheckConfig>()); }
   /// Stop the deadline (removed by reload, or the daemon stops).
   void retire() override;
   /// Re-plan the deadline timer (the wall clock stepped).
@@ -94,13 +94,13 @@ class Check : public entries::Entry {
   void metrics(metrics::Collector& c) const override;
 
   /// Replace the configuration (reload found it changed); state stays, the deadline is re-planned.
-  void update(CheckConfig cfg);
+  void update(std::shared_ptr<const CheckConfig> cfg);
   /// Take a report; returns the state after it. While paused, a deadline passing does not make
   /// the check late (resume starts a whole period); reports still count.
   State report(Report r);
 
   [[nodiscard]] Status status() const;
-  [[nodiscard]] const CheckConfig& config() const { return cfg_; }
+  [[nodiscard]] const CheckConfig& config() const { return *cfg_; }
 
  protected:
   void on_resume() override;
@@ -113,7 +113,7 @@ class Check : public entries::Entry {
                std::map<std::string, std::string> labels);
 
   Context ctx_;
-  CheckConfig cfg_;
+  std::shared_ptr<const CheckConfig> cfg_;  // shared with the loaded config: not a copy per entry
   State state_ = State::fresh;
   WallTime anchor_;  // the last end report (or when watching began): the next one is due after it
   std::optional<WallTime> open_start_;

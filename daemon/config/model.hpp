@@ -179,6 +179,11 @@ struct EntryConfig {
   [[nodiscard]] const T& as() const {
     return static_cast<const T&>(*settings);
   }
+  /// The same, sharing ownership: an entry keeps its settings without a copy of its own.
+  template <class T>
+  [[nodiscard]] std::shared_ptr<const T> shared() const {
+    return std::static_pointer_cast<const T>(settings);
+  }
   bool operator==(const EntryConfig& o) const {
     return kind == o.kind && name == o.name && same_settings(settings, o.settings);
   }

@@ -60,15 +60,15 @@ Context Context::from(entries::Services& s) {
                  s.random_delay, &s.builtins, &s.spread, &s.daemon.env, s.cluster};
 }
 
-Job::Job(Context ctx, JobConfig cfg)
-    : Entry(JobConfig::kKind, cfg.name, ctx.clock, log::get("jobs")), ctx_(std::move(ctx)), cfg_(std::move(cfg)) {}
+Job::Job(Context ctx, std::shared_ptr<const JobConfig> cfg)
+    : Entry(JobConfig::kKind, cfg->name, ctx.clock, log::get("jobs")), ctx_(std::move(ctx)), cfg_(std::move(cfg)) {}
 
 Job::~Job() {
   if (attached_) {
-    ctx_.cluster->detach(cfg_.name);
+    ctx_.cluster->detach(cfg_->name);
   }
   if (ctx_.spread != nullptr) {
-    ctx_.spread->release(cfg_.name);
+    ctx_.spread->release(cfg_->name);
   }
 }
 
@@ -95,13 +95,13 @@ int Job::start(const entries::Saved& saved) {
   int missed = 0;
   const auto now = ctx_.clock.now();
   const auto now_s = std::chrono::floor<std::chrono::seconds>(now);
-  if (std::holds_alternative<schedule::CronExpr>(cfg_.schedule.kind)) {
+  if (std::holds_alternative<schedule::CronExpr>(cfg_->schedule.kind)) {
     if (last_tick) {
       auto since = std::chrono::floor<std::chrono::seconds>(*last_tick);
       std::optional<schedule::Seconds> first;
       std::optional<schedule::Seconds> last_missed;
-      for (auto t = cfg_.schedule.next_after(since); t && *t <= now_s && missed < 100000;
-           t = cfg_.schedule.next_after(*t)) {
+      for (auto t = cfg_->schedule.next_after(since); t && *t <= now_s && missed < 100000;
+           t = cfg_->schedule.next_after(*t)) {
         if (!first) {
           first = *t;
         }
@@ -112,36 +112,36 @@ int Job::start(const entries::Saved& saved) {
         // The other hosts claimed (and ran) these ticks while this one was down; if the whole
         // cluster was down, catch-up below is claimed once per job across the cluster.
         last_tick_ = *last_missed;
-        ctx_.store.put_schedule({cfg_.name, WallTime(*last_missed)});
-        logger()->info("job={} event=CLUSTER_TICKS ticks_while_down={} first={} catch_up={}", cfg_.name, missed,
-                       format_iso8601(WallTime(*first)), cfg_.catch_up);
+        ctx_.store.put_schedule({cfg_->name, WallTime(*last_missed)});
+        logger()->info("job={} event=CLUSTER_TICKS ticks_while_down={} first={} catch_up={}", cfg_->name, missed,
+                       format_iso8601(WallTime(*first)), cfg_->catch_up);
       } else if (missed > 0) {
         record_missed(*first, *last_missed, missed, "while the daemon was down",
-                      cfg_.catch_up ? "catch_up: running once now" : "catch_up is off: not run");
+                      cfg_->catch_up ? "catch_up: running once now" : "catch_up is off: not run");
       } else {
         last_tick_ = since;
       }
     } else {
       // First start with this job: remember now as the baseline, so a later downtime is measurable.
       last_tick_ = now_s;
-      ctx_.store.put_schedule({cfg_.name, WallTime(now_s)});
+      ctx_.store.put_schedule({cfg_->name, WallTime(now_s)});
     }
   }
   attach_cluster();
   plan();
-  if (missed > 0 && cfg_.catch_up && claimed_ticks() && last_tick_) {
+  if (missed > 0 && cfg_->catch_up && claimed_ticks() && last_tick_) {
     claim_and_trigger(Trigger::catch_up, WallTime(*last_tick_));
-  } else if (missed > 0 && cfg_.catch_up && !elsewhere()) {
+  } else if (missed > 0 && cfg_->catch_up && !elsewhere()) {
     trigger(Trigger::catch_up, nullptr, last_tick_ ? std::optional<WallTime>(WallTime(*last_tick_)) : std::nullopt);
   }
-  if (boot && std::holds_alternative<schedule::Reboot>(cfg_.schedule.kind) && !elsewhere()) {
+  if (boot && std::holds_alternative<schedule::Reboot>(cfg_->schedule.kind) && !elsewhere()) {
     trigger(Trigger::reboot, nullptr, std::nullopt);
   }
   return missed;
 }
 
-void Job::update(JobConfig cfg) {
-  const bool schedule_changed = !(cfg.schedule == cfg_.schedule);
+void Job::update(std::shared_ptr<const JobConfig> cfg) {
+  const bool schedule_changed = !(cfg->schedule == cfg_->schedule);
   cfg_ = std::move(cfg);
   if (schedule_changed) {
     last_tick_ = std::chrono::floor<std::chrono::seconds>(ctx_.clock.now());
@@ -150,10 +150,10 @@ void Job::update(JobConfig cfg) {
   plan();
 }
 
-bool Job::claimed_ticks() const { return ctx_.cluster != nullptr && cfg_.run_on.mode == RunOn::Mode::any; }
+bool Job::claimed_ticks() const { return ctx_.cluster != nullptr && cfg_->run_on.mode == RunOn::Mode::any; }
 
 bool Job::elsewhere() const {
-  return ctx_.cluster != nullptr && cfg_.run_on.mode == RunOn::Mode::host && cfg_.run_on.host != ctx_.cluster->node();
+  return ctx_.cluster != nullptr && cfg_->run_on.mode == RunOn::Mode::host && cfg_->run_on.host != ctx_.cluster->node();
 }
 
 void Job::attach_cluster() {
@@ -163,7 +163,7 @@ void Job::attach_cluster() {
   }
   attached_ = want;
   if (!want) {
-    ctx_.cluster->detach(cfg_.name);
+    ctx_.cluster->detach(cfg_->name);
     return;
   }
   entries::Cluster::Listener listener;
@@ -172,13 +172,13 @@ void Job::attach_cluster() {
       g->finished(0, "skipped", retired_ ? "skipped: job removed" : "skipped: paused", 0);
       return;
     }
-    logger()->warn("job={} event=TAKEN_OVER tick={} (its host was lost before starting it)", cfg_.name,
+    logger()->warn("job={} event=TAKEN_OVER tick={} (its host was lost before starting it)", cfg_->name,
                    format_iso8601(tick));
     trigger(Trigger::schedule, nullptr, tick, std::move(g));
   });
   listener.interrupted =
       lifetime_.guard([this](WallTime tick, const std::string& node) { lost_with_host(tick, node); });
-  ctx_.cluster->attach(cfg_.name, std::move(listener));
+  ctx_.cluster->attach(cfg_->name, std::move(listener));
 }
 
 void Job::lost_with_host(WallTime tick, const std::string& node) {
@@ -189,14 +189,14 @@ void Job::lost_with_host(WallTime tick, const std::string& node) {
     return;
   }
   publish(events::types::job_failure, events::Status::firing,
-          "job " + cfg_.name + ": the run of " + format_iso8601(tick) + " was interrupted: its host " + node +
+          "job " + cfg_->name + ": the run of " + format_iso8601(tick) + " was interrupted: its host " + node +
               " was lost while it ran (host_lost)",
           "", {{"reason", "host_lost"}, {"node", node}, {"tick", format_iso8601(tick)}});
   firing_.insert(&events::types::job_failure);
 }
 
 void Job::claim_and_trigger(Trigger why, WallTime tick) {
-  ctx_.cluster->claim(cfg_.name, tick, why == Trigger::catch_up,
+  ctx_.cluster->claim(cfg_->name, tick, why == Trigger::catch_up,
                       lifetime_.guard([this, why, tick](std::shared_ptr<entries::Cluster::Grant> g) {
                         if (!g) {
                           return;  // another host runs it, or etcd cannot be asked: not here
@@ -220,16 +220,16 @@ void Job::replan() {
   if (retired_) {
     return;
   }
-  if (std::holds_alternative<schedule::CronExpr>(cfg_.schedule.kind) && last_tick_) {
+  if (std::holds_alternative<schedule::CronExpr>(cfg_->schedule.kind) && last_tick_) {
     const auto now_s = std::chrono::floor<std::chrono::seconds>(ctx_.clock.now());
-    auto skipped = cfg_.schedule.next_after(*last_tick_);
+    auto skipped = cfg_->schedule.next_after(*last_tick_);
     if (skipped && *skipped < now_s) {
       // The wall clock jumped over a tick: run it once now, as Vixie cron does for short jumps,
       // rather than silently losing it.
-      logger()->warn("job={} event=CLOCK_STEP skipped_tick={} running it now", cfg_.name,
+      logger()->warn("job={} event=CLOCK_STEP skipped_tick={} running it now", cfg_->name,
                      format_iso8601(WallTime(*skipped)));
       last_tick_ = now_s;
-      ctx_.store.put_schedule({cfg_.name, WallTime(now_s)});
+      ctx_.store.put_schedule({cfg_->name, WallTime(now_s)});
       on_tick(WallTime(*skipped));
       return;
     }
@@ -243,13 +243,13 @@ void Job::plan() {
   if (retired_) {
     return;
   }
-  if (std::holds_alternative<schedule::CronExpr>(cfg_.schedule.kind)) {
+  if (std::holds_alternative<schedule::CronExpr>(cfg_->schedule.kind)) {
     const auto now_s = std::chrono::floor<std::chrono::seconds>(ctx_.clock.now());
     // Plan from the later of now and the last handled tick: a timer that fires a hair early
     // (steady vs. wall clock) or a wall clock stepped back never runs a tick twice.
     auto from = last_tick_ ? std::max(*last_tick_, now_s - std::chrono::seconds(1)) : now_s;
-    arm_cron(cfg_.schedule.next_after(from));
-  } else if (const auto* every = std::get_if<schedule::Every>(&cfg_.schedule.kind)) {
+    arm_cron(cfg_->schedule.next_after(from));
+  } else if (const auto* every = std::get_if<schedule::Every>(&cfg_->schedule.kind)) {
     const auto interval = every->interval;
     const auto mono_now = ctx_.clock.mono_now();
     const auto anchor = every_anchor(interval);
@@ -267,13 +267,13 @@ MonoTime Job::every_anchor(Duration interval) const {
   // Anchored to the daemon's start and spread over one interval (a phase per name): a hundred
   // `@every 1m` jobs start at a hundred moments of the minute, the first no later than one
   // interval after start, and keep their moments across reloads.
-  const auto phase = ctx_.spread != nullptr ? ctx_.spread->place(cfg_.name, interval) : Duration(0);
+  const auto phase = ctx_.spread != nullptr ? ctx_.spread->place(cfg_->name, interval) : Duration(0);
   return ctx_.started_mono - phase;
 }
 
 void Job::arm_cron(std::optional<schedule::Seconds> next) {
   if (!next) {
-    logger()->warn("job={} schedule={} never fires again", cfg_.name, log::quote(cfg_.schedule.text));
+    logger()->warn("job={} schedule={} never fires again", cfg_->name, log::quote(cfg_->schedule.text));
     return;
   }
   const auto tick = *next;
@@ -288,7 +288,7 @@ void Job::arm_cron(std::optional<schedule::Seconds> next) {
       return;
     }
     last_tick_ = tick;
-    ctx_.store.put_schedule({cfg_.name, WallTime(tick)});
+    ctx_.store.put_schedule({cfg_->name, WallTime(tick)});
     skip_overdue(tick);
     on_tick(WallTime(tick));
   });
@@ -306,7 +306,8 @@ void Job::skip_overdue(schedule::Seconds tick) {
   std::optional<schedule::Seconds> first;
   std::optional<schedule::Seconds> last;
   int missed = 0;
-  for (auto t = cfg_.schedule.next_after(tick); t && *t < now_s && missed < 100000; t = cfg_.schedule.next_after(*t)) {
+  for (auto t = cfg_->schedule.next_after(tick); t && *t < now_s && missed < 100000;
+       t = cfg_->schedule.next_after(*t)) {
     if (!first) {
       first = *t;
     }
@@ -322,11 +323,11 @@ void Job::skip_overdue(schedule::Seconds tick) {
 void Job::record_missed(schedule::Seconds first, schedule::Seconds last, int missed, std::string_view why,
                         std::string detail) {
   last_tick_ = last;
-  ctx_.store.put_schedule({cfg_.name, WallTime(last)});
-  std::string summary = "job " + cfg_.name + " missed " + std::to_string(missed) + " tick" + (missed == 1 ? "" : "s") +
+  ctx_.store.put_schedule({cfg_->name, WallTime(last)});
+  std::string summary = "job " + cfg_->name + " missed " + std::to_string(missed) + " tick" + (missed == 1 ? "" : "s") +
                         " " + std::string(why) + " (first " + format_iso8601(WallTime(first)) + ")";
   state::RunRecord rec;
-  rec.entry = cfg_.name;
+  rec.entry = cfg_->name;
   rec.kind = JobConfig::kKind;
   rec.run_id = ctx_.next_run_id();
   rec.started_at = WallTime(first);
@@ -335,8 +336,8 @@ void Job::record_missed(schedule::Seconds first, schedule::Seconds last, int mis
   rec.reason = std::to_string(missed) + " missed " + std::string(why);
   ctx_.store.put_run(rec);
   count(rec);
-  logger()->warn("job={} run={} event=MISSED ticks={} first={} catch_up={}", cfg_.name, rec.run_id, missed,
-                 format_iso8601(WallTime(first)), cfg_.catch_up);
+  logger()->warn("job={} run={} event=MISSED ticks={} first={} catch_up={}", cfg_->name, rec.run_id, missed,
+                 format_iso8601(WallTime(first)), cfg_->catch_up);
   if (alert_on(events::types::job_missed)) {
     publish(events::types::job_missed, events::Status::firing, summary, std::move(detail),
             {{"ticks", std::to_string(missed)}, {"first", format_iso8601(WallTime(first))}});
@@ -346,11 +347,11 @@ void Job::record_missed(schedule::Seconds first, schedule::Seconds last, int mis
 void Job::on_tick(WallTime tick) {
   plan();
   if (paused()) {
-    logger()->info("job={} event=PAUSED tick={}", cfg_.name, format_iso8601(tick));
+    logger()->info("job={} event=PAUSED tick={}", cfg_->name, format_iso8601(tick));
     return;
   }
   if (elsewhere()) {
-    logger()->debug("job={} tick={} runs on {}", cfg_.name, format_iso8601(tick), cfg_.run_on.host);
+    logger()->debug("job={} tick={} runs on {}", cfg_->name, format_iso8601(tick), cfg_->run_on.host);
     return;
   }
   if (claimed_ticks()) {
@@ -361,12 +362,12 @@ void Job::on_tick(WallTime tick) {
 }
 
 bool Job::alert_on(const events::EventType& type) const {
-  return std::find(cfg_.alert_on.begin(), cfg_.alert_on.end(), type.name) != cfg_.alert_on.end();
+  return std::find(cfg_->alert_on.begin(), cfg_->alert_on.end(), type.name) != cfg_->alert_on.end();
 }
 
 Expected<std::int64_t> Job::run_now(entries::RunDone on_done) {
-  if (cfg_.concurrency == Concurrency::forbid && !runs_.empty()) {
-    return Error{"job " + cfg_.name + " is already running (run " + std::to_string(runs_.back()->id) +
+  if (cfg_->concurrency == Concurrency::forbid && !runs_.empty()) {
+    return Error{"job " + cfg_->name + " is already running (run " + std::to_string(runs_.back()->id) +
                  ") and its concurrency is forbid"};
   }
   return trigger(Trigger::manual, std::move(on_done), std::nullopt);
@@ -375,7 +376,7 @@ Expected<std::int64_t> Job::run_now(entries::RunDone on_done) {
 std::int64_t Job::trigger(Trigger why, entries::RunDone on_done, std::optional<WallTime> tick,
                           std::shared_ptr<entries::Cluster::Grant> grant) {
   if (!runs_.empty()) {
-    switch (cfg_.concurrency) {
+    switch (cfg_->concurrency) {
       case Concurrency::forbid: {
         const auto& running = runs_.back();
         const std::string reason = "still running (run " + std::to_string(running->id) + ")";
@@ -430,7 +431,7 @@ void Job::interrupt(const std::shared_ptr<Run>& run, const std::string& why) {
 
 state::RunRecord Job::record(const Run& run) const {
   state::RunRecord rec;
-  rec.entry = cfg_.name;
+  rec.entry = cfg_->name;
   rec.kind = JobConfig::kKind;
   rec.run_id = run.id;
   rec.attempt = run.attempt;
@@ -440,7 +441,7 @@ state::RunRecord Job::record(const Run& run) const {
 
 void Job::record_skip(const std::string& reason, WallTime at) {
   state::RunRecord rec;
-  rec.entry = cfg_.name;
+  rec.entry = cfg_->name;
   rec.kind = JobConfig::kKind;
   rec.run_id = ctx_.next_run_id();
   rec.started_at = at;
@@ -449,11 +450,11 @@ void Job::record_skip(const std::string& reason, WallTime at) {
   rec.reason = "skipped: " + reason;
   ctx_.store.put_run(rec);
   count(rec);
-  logger()->warn("job={} run={} event=SKIPPED reason={}", cfg_.name, rec.run_id, log::quote(reason));
+  logger()->warn("job={} run={} event=SKIPPED reason={}", cfg_->name, rec.run_id, log::quote(reason));
   // forbid means skip and tell someone: an overlapping tick is a tick that did not run.
   if (alert_on(events::types::job_missed)) {
     publish(events::types::job_missed, events::Status::firing,
-            "job " + cfg_.name + " skipped a tick: previous run " + reason, "",
+            "job " + cfg_->name + " skipped a tick: previous run " + reason, "",
             {{"run_id", std::to_string(rec.run_id)}});
   }
 }
@@ -471,7 +472,7 @@ std::int64_t Job::start_run(Trigger why, entries::RunDone on_done, std::optional
   }
   runs_.push_back(run);
   const auto jitter =
-      (why == Trigger::schedule && cfg_.jitter.count() > 0) ? ctx_.random_delay(cfg_.jitter) : Duration(0);
+      (why == Trigger::schedule && cfg_->jitter.count() > 0) ? ctx_.random_delay(cfg_->jitter) : Duration(0);
   if (jitter.count() > 0) {
     run->delay_timer = ctx_.clock.call_after(jitter, lifetime_.guard([this, run] { start_attempt(run); }));
   } else {
@@ -494,19 +495,19 @@ void Job::run_builtin(const std::shared_ptr<Run>& run) {
     rec.output = valid_utf8(output);
     ctx_.store.put_run(rec);
     if (ok) {
-      logger()->info("job={} run={} event=SUCCESS builtin={} reason={}", cfg_.name, run->id, cfg_.builtin,
+      logger()->info("job={} run={} event=SUCCESS builtin={} reason={}", cfg_->name, run->id, cfg_->builtin,
                      log::quote(rec.reason));
     } else {
-      logger()->warn("job={} run={} event=FAILURE builtin={} reason={}", cfg_.name, run->id, cfg_.builtin,
+      logger()->warn("job={} run={} event=FAILURE builtin={} reason={}", cfg_->name, run->id, cfg_->builtin,
                      log::quote(rec.reason));
     }
     finish_run(run, rec);
   };
   if (ctx_.builtins == nullptr) {
-    done(false, "builtin '" + cfg_.builtin + "' is not available", "");
+    done(false, "builtin '" + cfg_->builtin + "' is not available", "");
     return;
   }
-  ctx_.builtins->run(cfg_.builtin, cfg_.name, lifetime_.guard(std::move(done)));
+  ctx_.builtins->run(cfg_->builtin, cfg_->name, lifetime_.guard(std::move(done)));
 }
 
 void Job::start_attempt(const std::shared_ptr<Run>& run) {
@@ -516,34 +517,34 @@ void Job::start_attempt(const std::shared_ptr<Run>& run) {
   run->attempt_started_mono = ctx_.clock.mono_now();
   run->slow_fired = false;
 
-  if (!cfg_.builtin.empty()) {
+  if (!cfg_->builtin.empty()) {
     run_builtin(run);
     return;
   }
 
   process::Spec spec;
-  if (!cfg_.shell.empty()) {
-    spec.argv = {"/bin/sh", "-c", cfg_.shell};
+  if (!cfg_->shell.empty()) {
+    spec.argv = {"/bin/sh", "-c", cfg_->shell};
   } else {
-    spec.argv = cfg_.command;
+    spec.argv = cfg_->command;
   }
   // SPEC "Children's environment": a clean base, then daemon.env, env_inherit, the job's env.
   if (ctx_.base_env != nullptr) {
     spec.base_env = *ctx_.base_env;
   }
-  spec.inherit = cfg_.env_inherit;
-  spec.env = cfg_.env;
-  spec.env["TEND_JOB"] = cfg_.name;
+  spec.inherit = cfg_->env_inherit;
+  spec.env = cfg_->env;
+  spec.env["TEND_JOB"] = cfg_->name;
   spec.env["TEND_RUN_ID"] = std::to_string(run->id);
   spec.env["TEND_ATTEMPT"] = std::to_string(run->attempt);
   spec.env["TEND_TICK"] = run->tick ? format_iso8601(*run->tick) : "";
   if (ctx_.cluster != nullptr) {
     spec.env["TEND_NODE"] = ctx_.cluster->node();
   }
-  spec.workdir = cfg_.workdir;
-  spec.user = cfg_.user;
-  spec.timeout = cfg_.timeout;
-  spec.kill_grace = cfg_.kill_grace;
+  spec.workdir = cfg_->workdir;
+  spec.user = cfg_->user;
+  spec.timeout = cfg_->timeout;
+  spec.kill_grace = cfg_->kill_grace;
 
   state::RunRecord rec = record(*run);
   rec.outcome = "running";
@@ -559,20 +560,20 @@ void Job::spawn_attempt(const std::shared_ptr<Run>& run, process::Spec spec) {
   if (run->stop_requested) {
     return;  // stopped or replaced while its record was written: interrupt() has finished it
   }
-  logger()->info("job={} run={} attempt={} event=START trigger={}", cfg_.name, run->id, run->attempt,
+  logger()->info("job={} run={} attempt={} event=START trigger={}", cfg_->name, run->id, run->attempt,
                  trigger_name(run->trigger));
 
   run->child = ctx_.launcher.spawn(
       spec, lifetime_.guard([this, run](process::Result result) { on_attempt_exit(run, std::move(result)); }));
-  if (cfg_.warn_after) {
-    run->slow_timer = ctx_.clock.call_after(*cfg_.warn_after, [this, run] {
+  if (cfg_->warn_after) {
+    run->slow_timer = ctx_.clock.call_after(*cfg_->warn_after, [this, run] {
       run->slow_fired = true;
       auto elapsed = duration_cast<milliseconds>(ctx_.clock.mono_now() - run->attempt_started_mono);
-      logger()->warn("job={} run={} attempt={} event=SLOW running_for_ms={}", cfg_.name, run->id, run->attempt,
+      logger()->warn("job={} run={} attempt={} event=SLOW running_for_ms={}", cfg_->name, run->id, run->attempt,
                      elapsed.count());
       if (alert_on(events::types::job_slow)) {
         publish(events::types::job_slow, events::Status::firing,
-                "job " + cfg_.name + " still running after " + format_duration(*cfg_.warn_after), "",
+                "job " + cfg_->name + " still running after " + format_duration(*cfg_->warn_after), "",
                 {{"run_id", std::to_string(run->id)}});
       }
     });
@@ -598,7 +599,7 @@ void Job::on_attempt_exit(const std::shared_ptr<Run>& run, process::Result resul
     rec.reason = result.spawn_error;
   } else if (result.timed_out) {
     rec.outcome = "timeout";
-    rec.reason = "timeout after " + format_duration(cfg_.timeout.value_or(Duration(0)));
+    rec.reason = "timeout after " + format_duration(cfg_->timeout.value_or(Duration(0)));
   } else if (result.success()) {
     rec.outcome = "success";
     rec.reason = "exit 0";
@@ -618,9 +619,9 @@ void Job::on_attempt_exit(const std::shared_ptr<Run>& run, process::Result resul
                       : rec.outcome == "interrupted" ? "INTERRUPTED"
                                                      : "FAILURE";
   const bool retry =
-      (rec.outcome == "failure" || rec.outcome == "timeout") && run->attempt <= cfg_.retries.max && !retired_;
+      (rec.outcome == "failure" || rec.outcome == "timeout") && run->attempt <= cfg_->retries.max && !retired_;
   auto line =
-      fmt::format("job={} run={} attempt={} event={} {} duration_ms={} output_bytes={} reason={}", cfg_.name, run->id,
+      fmt::format("job={} run={} attempt={} event={} {} duration_ms={} output_bytes={} reason={}", cfg_->name, run->id,
                   run->attempt, upper, status_part, rec.duration_ms, result.output_bytes, log::quote(rec.reason));
   if (rec.outcome == "success") {
     logger()->info("{}", line);
@@ -629,12 +630,12 @@ void Job::on_attempt_exit(const std::shared_ptr<Run>& run, process::Result resul
   }
   if (run->slow_fired && alert_on(events::types::job_slow)) {
     publish(events::types::job_slow, events::Status::resolved,
-            "job " + cfg_.name + " finished after " + format_duration(Duration(rec.duration_ms)), "", {});
+            "job " + cfg_->name + " finished after " + format_duration(Duration(rec.duration_ms)), "", {});
   }
   if (retry) {
-    const auto delay = retry_delay(cfg_.retries, run->attempt + 1);
-    logger()->info("job={} run={} attempt={} event=RETRY next_attempt={} delay_ms={}", cfg_.name, run->id, run->attempt,
-                   run->attempt + 1, delay.count());
+    const auto delay = retry_delay(cfg_->retries, run->attempt + 1);
+    logger()->info("job={} run={} attempt={} event=RETRY next_attempt={} delay_ms={}", cfg_->name, run->id,
+                   run->attempt, run->attempt + 1, delay.count());
     run->delay_timer = ctx_.clock.call_after(delay, lifetime_.guard([this, run] { start_attempt(run); }));
     return;
   }
@@ -656,7 +657,7 @@ void Job::finish_run(const std::shared_ptr<Run>& run, const state::RunRecord& re
     // Both may be open (a failure, then a timeout): one success resolves each.
     for (const auto* type : firing_) {
       publish(*type, events::Status::resolved,
-              "job " + cfg_.name + " succeeded again" +
+              "job " + cfg_->name + " succeeded again" +
                   (consecutive_failures_ > 0 ? " after " + plural(consecutive_failures_, "failed run") : ""),
               "", {{"run_id", std::to_string(record.run_id)}});
     }
@@ -669,7 +670,7 @@ void Job::finish_run(const std::shared_ptr<Run>& run, const state::RunRecord& re
       std::string what =
           record.outcome == "timeout" ? "timed out (" + record.reason + ")" : "failed (" + record.reason + ")";
       publish(type, events::Status::firing,
-              "job " + cfg_.name + " " + what + " after " + plural(record.attempt, "attempt"),
+              "job " + cfg_->name + " " + what + " after " + plural(record.attempt, "attempt"),
               output_tail(record.output),
               {{"run_id", std::to_string(record.run_id)},
                {"attempt", std::to_string(record.attempt)},
@@ -758,7 +759,7 @@ void Job::metrics(metrics::Collector& c) const {
   using metrics::Type;
   const auto s = status();
   entry_series(c, s.running ? "running" : "idle");
-  const std::string_view name = cfg_.name;
+  const std::string_view name = cfg_->name;
   auto& runs = c.family("tend_job_runs_total", "Finished runs by outcome, since tendd started.", Type::counter,
                         {"name", "outcome"});
   for (std::size_t i = 0; i < kOutcomes.size(); ++i) {
@@ -801,17 +802,17 @@ boost::json::object Job::status_entry() const {
   o["consecutive_failures"] = s.consecutive_failures;
   o["running"] = s.running;
   o["runs_in_progress"] = s.running_count;
-  o["schedule"] = cfg_.schedule.text;
+  o["schedule"] = cfg_->schedule.text;
   if (ctx_.cluster != nullptr) {
-    o["run_on"] = to_string(cfg_.run_on);
+    o["run_on"] = to_string(cfg_->run_on);
   }
   return o;
 }
 
 void Job::publish(const events::EventType& type, events::Status status, std::string summary, std::string detail,
                   std::map<std::string, std::string> labels) {
-  auto e = events::Event::of(type, cfg_.name, status);
-  e.severity = events::severity_for(type, cfg_.severity);
+  auto e = events::Event::of(type, cfg_->name, status);
+  e.severity = events::severity_for(type, cfg_->severity);
   e.summary = std::move(summary);
   e.detail = std::move(detail);
   e.at = ctx_.clock.now();
@@ -822,7 +823,7 @@ void Job::publish(const events::EventType& type, events::Status status, std::str
 const entries::KindSpec& kind() {
   static const entries::KindSpec spec{section(),
                                       [](entries::Services& s, const config::EntryConfig& cfg) {
-                                        return std::make_shared<Job>(Context::from(s), cfg.as<JobConfig>());
+                                        return std::make_shared<Job>(Context::from(s), cfg.shared<JobConfig>());
                                       },
                                       {"run"}};
   return spec;

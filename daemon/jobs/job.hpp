@@ -59,24 +59,24 @@ struct Status {
 
 class Job : public entries::Entry, public std::enable_shared_from_this<Job> {
  public:
-  Job(Context ctx, JobConfig cfg);
+  Job(Context ctx, std::shared_ptr<const JobConfig> cfg);
   ~Job() override;
   Job(const Job&) = delete;
   Job& operator=(const Job&) = delete;
 
   // entries::Entry
-  [[nodiscard]] const config::EntrySettings& settings() const override { return cfg_; }
+  [[nodiscard]] const config::EntrySettings& settings() const override { return *cfg_; }
   /// Restore the last result, plan the first tick. Ticks after `saved.last_tick` and before now
   /// are reported missed (and run once with catch_up); at boot, @reboot jobs run.
   int start(const entries::Saved& saved) override;
-  void update(const config::EntryConfig& cfg) override { update(cfg.as<JobConfig>()); }
+  void update(const config::EntryConfig& cfg) override { update(cfg.shared<JobConfig>()); }
   /// Stop scheduling (removed by reload); runs in progress finish on their own.
   void retire() override;
   /// Stop every run (SIGTERM the groups, SIGKILL after kill_grace); `done` once all have exited.
   void shutdown(std::function<void()> done) override;
   /// Re-plan the timer from the current wall time (the wall clock stepped).
   void replan() override;
-  [[nodiscard]] Duration stop_grace() const override { return cfg_.kill_grace; }
+  [[nodiscard]] Duration stop_grace() const override { return cfg_->kill_grace; }
   [[nodiscard]] boost::json::object status_entry() const override;
   /// Start a run now; its run id, or why the overlap policy refuses it.
   Expected<std::int64_t> run_now(entries::RunDone on_done) override;
@@ -85,9 +85,9 @@ class Job : public entries::Entry, public std::enable_shared_from_this<Job> {
   void metrics(metrics::Collector& c) const override;
 
   /// Replace the configuration (reload found it changed) and re-plan.
-  void update(JobConfig cfg);
+  void update(std::shared_ptr<const JobConfig> cfg);
   [[nodiscard]] Status status() const;
-  [[nodiscard]] const JobConfig& config() const { return cfg_; }
+  [[nodiscard]] const JobConfig& config() const { return *cfg_; }
 
  private:
   struct Run;
@@ -130,7 +130,7 @@ class Job : public entries::Entry, public std::enable_shared_from_this<Job> {
   void count(const state::RunRecord& record);
 
   Context ctx_;
-  JobConfig cfg_;
+  std::shared_ptr<const JobConfig> cfg_;  // shared with the loaded config: not a copy per entry
   std::list<std::shared_ptr<Run>> runs_;
   std::unique_ptr<TimerHandle> tick_timer_;
   std::optional<schedule::Seconds> last_tick_;  // last handled cron tick

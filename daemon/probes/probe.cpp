@@ -1,5 +1,6 @@
 #include "probes/probe.hpp"
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <cstdio>
 #include <functional>
@@ -37,8 +38,8 @@ Context Context::from(entries::Services& s) {
       &s.spread};
 }
 
-Probe::Probe(Context ctx, ProbeConfig cfg)
-    : Entry(ProbeConfig::kKind, cfg.name, ctx.clock, log::get("probes")), ctx_(std::move(ctx)) {
+Probe::Probe(Context ctx, std::shared_ptr<const ProbeConfig> cfg)
+    : Entry(ProbeConfig::kKind, cfg->name, ctx.clock, log::get("probes")), ctx_(std::move(ctx)) {
   update(std::move(cfg));
 }
 
@@ -53,15 +54,15 @@ int Probe::start(const entries::Saved& saved) {
     last_run_ = last->started_at;
     latency_ms_ = last->duration_ms;
     if (state_ == State::down) {
-      failures_ = cfg_.failure_threshold;
+      failures_ = cfg_->failure_threshold;
     }
   }
   place();
   // The first probe soon, so status is known shortly after start; then the grid.
   const auto now = ctx_.clock.mono_now();
-  const auto early = now + Spread::phase(cfg_.name, std::min<Duration>(cfg_.interval, std::chrono::seconds(5)));
+  const auto early = now + Spread::phase(cfg_->name, std::min<Duration>(cfg_->interval, std::chrono::seconds(5)));
   if (ctx_.spread == nullptr) {
-    phase_ = Duration(early.time_since_epoch().count() % cfg_.interval.count());  // the grid goes through it
+    phase_ = Duration(early.time_since_epoch().count() % cfg_->interval.count());  // the grid goes through it
   }
   next_at_ = std::min(early, grid_after(now));
   schedule_next();
@@ -70,37 +71,37 @@ int Probe::start(const entries::Saved& saved) {
 
 Probe::~Probe() {
   if (ctx_.spread != nullptr) {
-    ctx_.spread->release(cfg_.name);
+    ctx_.spread->release(cfg_->name);
   }
 }
 
 void Probe::place() {
   if (ctx_.spread != nullptr) {
-    phase_ = ctx_.spread->place(cfg_.name, cfg_.interval);
+    phase_ = ctx_.spread->place(cfg_->name, cfg_->interval);
   }
 }
 
 MonoTime Probe::grid_after(MonoTime t) const {
   const auto since = std::chrono::duration_cast<Duration>(t.time_since_epoch()) - phase_;
-  const auto k = since.count() >= 0 ? since / cfg_.interval + 1 : 0;
-  return MonoTime(std::chrono::duration_cast<MonoTime::duration>(phase_ + k * cfg_.interval));
+  const auto k = since.count() >= 0 ? since / cfg_->interval + 1 : 0;
+  return MonoTime(std::chrono::duration_cast<MonoTime::duration>(phase_ + k * cfg_->interval));
 }
 
-void Probe::update(ProbeConfig cfg) {
-  const bool interval_changed = cfg.interval != cfg_.interval;
+void Probe::update(std::shared_ptr<const ProbeConfig> cfg) {
+  const bool interval_changed = !cfg_ || cfg->interval != cfg_->interval;
   cfg_ = std::move(cfg);
   regex_.reset();
-  if (!cfg_.expect.body_regex.empty()) {
-    auto r = BodyRegex::compile(cfg_.expect.body_regex);
+  if (!cfg_->expect.body_regex.empty()) {
+    auto r = BodyRegex::compile(cfg_->expect.body_regex);
     if (r) {
       regex_ = *r;
     } else {
-      logger()->error("probe={} {}", cfg_.name, r.error());
+      logger()->error("probe={} {}", cfg_->name, r.error());
     }
   }
   remedy_.reset();
-  if (cfg_.remedy) {
-    remedy_ = ctx_.make_remedy(*cfg_.remedy);
+  if (cfg_->remedy) {
+    remedy_ = ctx_.make_remedy(*cfg_->remedy);
   }
   if (interval_changed && timer_) {
     place();
@@ -121,20 +122,20 @@ void Probe::schedule_next() {
     return;
   }
   // Woken on the slack's grid, with whatever else is due then; the request grid stays next_at_.
-  timer_ = ctx_.clock.call_at(coalesce(next_at_, cfg_.interval), lifetime_.guard([this] { fire(); }));
+  timer_ = ctx_.clock.call_at(coalesce(next_at_, cfg_->interval), lifetime_.guard([this] { fire(); }));
 }
 
 http::Request Probe::request() const {
   http::Request r;
-  r.method = cfg_.method;
-  r.url = cfg_.url;
-  r.headers = cfg_.headers;
-  r.body = cfg_.body;
-  r.unix_socket = cfg_.unix_socket;
-  r.timeout = cfg_.timeout;
-  r.verify_tls = cfg_.tls.verify;
-  r.follow_redirects = cfg_.follow_redirects;
-  r.fresh_connection = !cfg_.reuse_connection;
+  r.method = cfg_->method;
+  r.url = cfg_->url;
+  r.headers = cfg_->headers;
+  r.body = cfg_->body;
+  r.unix_socket = cfg_->unix_socket;
+  r.timeout = cfg_->timeout;
+  r.verify_tls = cfg_->tls.verify;
+  r.follow_redirects = cfg_->follow_redirects;
+  r.fresh_connection = !cfg_->reuse_connection;
   return r;
 }
 
@@ -146,7 +147,7 @@ void Probe::fire() {
     return;
   }
   if (in_flight_) {
-    logger()->debug("probe={} previous request still in flight; tick skipped", cfg_.name);
+    logger()->debug("probe={} previous request still in flight; tick skipped", cfg_->name);
     return;
   }
   in_flight_ = ctx_.http.send(request(), lifetime_.guard([this](const http::Response& resp) {
@@ -177,14 +178,14 @@ void Probe::record_result(const http::Response& resp, const Verdict& verdict, Wa
   recorded_result_ = last_result_;
   recorded_reason_ = verdict.reason;
   recorded_at_ = mono;
-  ctx_.store.put_run({cfg_.name, std::string(ProbeConfig::kKind), ctx_.next_run_id(), 1, now - resp.latency, now,
+  ctx_.store.put_run({cfg_->name, std::string(ProbeConfig::kKind), ctx_.next_run_id(), 1, now - resp.latency, now,
                       resp.latency.count(), last_result_,
                       resp.failure == http::Failure::none ? std::optional<int>(resp.status) : std::nullopt,
                       std::nullopt, verdict.reason, ""});
 }
 
 void Probe::on_response(const http::Response& resp) {
-  const auto verdict = evaluate(cfg_, regex_.get(), resp);
+  const auto verdict = evaluate(*cfg_, regex_.get(), resp);
   const auto now = ctx_.clock.now();
   last_run_ = now - resp.latency;
   latency_ms_ = resp.latency.count();
@@ -195,7 +196,7 @@ void Probe::on_response(const http::Response& resp) {
     latency_.observe(std::chrono::duration<double>(resp.latency).count());
   }
   record_result(resp, verdict, now);
-  logger()->debug("probe={} result={} status={} latency_ms={} reason={}", cfg_.name, last_result_, resp.status,
+  logger()->debug("probe={} result={} status={} latency_ms={} reason={}", cfg_->name, last_result_, resp.status,
                   latency_ms_, log::quote(verdict.reason));
   check_certificate(resp);
   judge(verdict, resp);
@@ -205,12 +206,12 @@ void Probe::judge(const Verdict& v, const http::Response& /*resp*/) {
   if (v.up) {
     ++successes_;
     failures_ = 0;
-    if (state_ != State::up && (state_ == State::unknown || successes_ >= cfg_.success_threshold)) {
+    if (state_ != State::up && (state_ == State::unknown || successes_ >= cfg_->success_threshold)) {
       const bool was_down = state_ == State::down;
       state_ = State::up;
-      logger()->info("probe={} event=UP latency_ms={}", cfg_.name, latency_ms_);
+      logger()->info("probe={} event=UP latency_ms={}", cfg_->name, latency_ms_);
       if (was_down) {
-        publish(events::types::probe_down, events::Status::resolved, "probe " + cfg_.name + " is up again", "");
+        publish(events::types::probe_down, events::Status::resolved, "probe " + cfg_->name + " is up again", "");
       }
     }
     if (state_ == State::up && breaker_) {
@@ -219,17 +220,17 @@ void Probe::judge(const Verdict& v, const http::Response& /*resp*/) {
       restarts_.clear();
       remedy_timer_.reset();
       publish(events::types::probe_restart_limit, events::Status::resolved,
-              "probe " + cfg_.name + " is up again; restarts re-armed", "");
+              "probe " + cfg_->name + " is up again; restarts re-armed", "");
     }
     return;
   }
   ++failures_;
   successes_ = 0;
-  if (state_ != State::down && failures_ >= cfg_.failure_threshold) {
+  if (state_ != State::down && failures_ >= cfg_->failure_threshold) {
     state_ = State::down;
-    logger()->warn("probe={} event=DOWN failures={} reason={}", cfg_.name, failures_, log::quote(v.reason));
+    logger()->warn("probe={} event=DOWN failures={} reason={}", cfg_->name, failures_, log::quote(v.reason));
     publish(events::types::probe_down, events::Status::firing,
-            "probe " + cfg_.name + " is down: " + v.reason + " (" + std::to_string(failures_) + " failures in a row)",
+            "probe " + cfg_->name + " is down: " + v.reason + " (" + std::to_string(failures_) + " failures in a row)",
             v.reason);
   }
   if (state_ == State::down) {
@@ -243,46 +244,45 @@ void Probe::check_certificate(const http::Response& resp) {
   }
   cert_expiry_ = resp.cert_expiry;
   const auto left = *resp.cert_expiry - ctx_.clock.now();
-  if (left < cfg_.tls.expiry_warning && !cert_warning_) {
+  if (left < cfg_->tls.expiry_warning && !cert_warning_) {
     cert_warning_ = true;
     publish(events::types::probe_cert_expiring, events::Status::firing,
-            "TLS certificate of probe " + cfg_.name + " expires " + format_iso8601(*resp.cert_expiry) + " (in " +
+            "TLS certificate of probe " + cfg_->name + " expires " + format_iso8601(*resp.cert_expiry) + " (in " +
                 format_duration(duration_cast<std::chrono::hours>(std::max(left, WallTime::duration(0)))) + ")",
             "");
-  } else if (left >= cfg_.tls.expiry_warning && cert_warning_) {
+  } else if (left >= cfg_->tls.expiry_warning && cert_warning_) {
     cert_warning_ = false;
     publish(events::types::probe_cert_expiring, events::Status::resolved,
-            "TLS certificate of probe " + cfg_.name + " renewed: expires " + format_iso8601(*resp.cert_expiry), "");
+            "TLS certificate of probe " + cfg_->name + " renewed: expires " + format_iso8601(*resp.cert_expiry), "");
   }
 }
 
 void Probe::prune_restarts() {
-  const auto horizon = ctx_.clock.mono_now() - cfg_.remedy->window;
-  while (!restarts_.empty() && restarts_.front() <= horizon) {
-    restarts_.pop_front();
-  }
+  const auto horizon = ctx_.clock.mono_now() - cfg_->remedy->window;
+  restarts_.erase(restarts_.begin(),
+                  std::find_if(restarts_.begin(), restarts_.end(), [&](MonoTime t) { return t > horizon; }));
 }
 
 void Probe::maybe_restart() {
   if (!remedy_ || restarting_ || verifying_ || breaker_ || paused()) {
     return;
   }
-  const auto& r = *cfg_.remedy;
+  const auto& r = *cfg_->remedy;
   prune_restarts();
   if (static_cast<int>(restarts_.size()) >= r.max_restarts) {
     breaker_ = true;
-    logger()->warn("probe={} event=RESTART_LIMIT restarts={} window={} cooldown={}", cfg_.name, restarts_.size(),
+    logger()->warn("probe={} event=RESTART_LIMIT restarts={} window={} cooldown={}", cfg_->name, restarts_.size(),
                    format_duration(r.window), format_duration(r.cooldown));
     publish(events::types::probe_restart_limit, events::Status::firing,
-            "probe " + cfg_.name + ": " + std::to_string(restarts_.size()) + " restarts in " +
+            "probe " + cfg_->name + ": " + std::to_string(restarts_.size()) + " restarts in " +
                 format_duration(r.window) + " did not bring it back; not restarting for " + format_duration(r.cooldown),
             reason_);
     remedy_timer_ = ctx_.clock.call_after(r.cooldown, lifetime_.guard([this] {
       breaker_ = false;
       restarts_.clear();
-      logger()->info("probe={} event=RESTART_REARMED after cooldown", cfg_.name);
+      logger()->info("probe={} event=RESTART_REARMED after cooldown", cfg_->name);
       publish(events::types::probe_restart_limit, events::Status::resolved,
-              "probe " + cfg_.name + ": restarts re-armed after the cooldown", "");
+              "probe " + cfg_->name + ": restarts re-armed after the cooldown", "");
       if (state_ == State::down) {
         maybe_restart();
       }
@@ -292,7 +292,7 @@ void Probe::maybe_restart() {
   restarts_.push_back(ctx_.clock.mono_now());
   restarting_ = true;
   restart_started_ = ctx_.clock.now();
-  logger()->warn("probe={} event=RESTART remedy={} reason={} restarts_in_window={}", cfg_.name, remedy_->describe(),
+  logger()->warn("probe={} event=RESTART remedy={} reason={} restarts_in_window={}", cfg_->name, remedy_->describe(),
                  log::quote(reason_), restarts_.size());
   remedy_->run(lifetime_.guard([this](const remedies::Outcome& o) { on_remedy_done(o); }));
 }
@@ -303,10 +303,10 @@ void Probe::on_remedy_done(const remedies::Outcome& outcome) {
     return;
   }
   if (!outcome.ok) {
-    logger()->warn("probe={} event=RESTART_FAILED detail={}", cfg_.name, log::quote(outcome.detail));
+    logger()->warn("probe={} event=RESTART_FAILED detail={}", cfg_->name, log::quote(outcome.detail));
     record_restart("restart_failed", outcome.detail, outcome.output, outcome.duration);
     publish(events::types::probe_restart_failed, events::Status::firing,
-            "probe " + cfg_.name + ": restart failed: " + outcome.detail, outcome.output);
+            "probe " + cfg_->name + ": restart failed: " + outcome.detail, outcome.output);
     return;
   }
   // Verified remediation: the restart counts only if the probe passes again within `settle`.
@@ -314,14 +314,14 @@ void Probe::on_remedy_done(const remedies::Outcome& outcome) {
   restart_detail_ = outcome.detail;
   restart_output_ = outcome.output;
   in_flight_.reset();
-  remedy_timer_ = ctx_.clock.call_after(cfg_.remedy->settle, lifetime_.guard([this] { verify(); }));
+  remedy_timer_ = ctx_.clock.call_after(cfg_->remedy->settle, lifetime_.guard([this] { verify(); }));
 }
 
 void Probe::verify() {
   in_flight_ = ctx_.http.send(request(), lifetime_.guard([this](const http::Response& resp) {
     in_flight_.reset();
     verifying_ = false;
-    const auto v = evaluate(cfg_, regex_.get(), resp);
+    const auto v = evaluate(*cfg_, regex_.get(), resp);
     on_verified(v.up, v.reason);
     on_response(resp);
   }));
@@ -330,19 +330,19 @@ void Probe::verify() {
 void Probe::on_verified(bool up, const std::string& reason) {
   const auto duration = duration_cast<milliseconds>(ctx_.clock.now() - restart_started_);
   if (up) {
-    logger()->info("probe={} event=RESTARTED detail={} verified=up", cfg_.name, log::quote(restart_detail_));
-    record_restart("restarted", restart_detail_ + "; up after " + format_duration(cfg_.remedy->settle), restart_output_,
-                   duration);
-    if (cfg_.remedy->notify == remedies::Notify::all) {
+    logger()->info("probe={} event=RESTARTED detail={} verified=up", cfg_->name, log::quote(restart_detail_));
+    record_restart("restarted", restart_detail_ + "; up after " + format_duration(cfg_->remedy->settle),
+                   restart_output_, duration);
+    if (cfg_->remedy->notify == remedies::Notify::all) {
       publish(events::types::probe_restarted, events::Status::firing,
-              "probe " + cfg_.name + " restarted (" + remedy_->describe() + ") and is up again", restart_detail_);
+              "probe " + cfg_->name + " restarted (" + remedy_->describe() + ") and is up again", restart_detail_);
     }
   } else {
     const auto why =
-        "restart did not help: still failing after " + format_duration(cfg_.remedy->settle) + " (" + reason + ")";
-    logger()->warn("probe={} event=RESTART_FAILED detail={}", cfg_.name, log::quote(why));
+        "restart did not help: still failing after " + format_duration(cfg_->remedy->settle) + " (" + reason + ")";
+    logger()->warn("probe={} event=RESTART_FAILED detail={}", cfg_->name, log::quote(why));
     record_restart("restart_failed", why, restart_output_, duration);
-    publish(events::types::probe_restart_failed, events::Status::firing, "probe " + cfg_.name + ": " + why,
+    publish(events::types::probe_restart_failed, events::Status::firing, "probe " + cfg_->name + ": " + why,
             restart_detail_);
   }
 }
@@ -350,14 +350,14 @@ void Probe::on_verified(bool up, const std::string& reason) {
 void Probe::record_restart(const std::string& outcome, const std::string& reason, const std::string& output,
                            std::chrono::milliseconds duration) {
   ++(outcome == "restarted" ? restarts_ok_ : restarts_failed_);
-  ctx_.store.put_run({cfg_.name, std::string(ProbeConfig::kKind), ctx_.next_run_id(), 1, restart_started_,
+  ctx_.store.put_run({cfg_->name, std::string(ProbeConfig::kKind), ctx_.next_run_id(), 1, restart_started_,
                       ctx_.clock.now(), duration.count(), outcome, std::nullopt, std::nullopt, reason, output});
 }
 
 void Probe::metrics(metrics::Collector& c) const {
   using metrics::Type;
   entry_series(c, to_string(state_));
-  const std::string_view name = cfg_.name;
+  const std::string_view name = cfg_->name;
   if (state_ != State::unknown) {
     c.family("tend_probe_up", "1 when the probe is up, 0 when down (after thresholds); absent until known.",
              Type::gauge, {"name"})
@@ -371,7 +371,7 @@ void Probe::metrics(metrics::Collector& c) const {
   results.sample({name, "down"}, results_down_);
   c.family("tend_probe_consecutive_failures", "Failed probe results in a row.", Type::gauge, {"name"})
       .sample({name}, failures_);
-  if (cfg_.remedy) {
+  if (cfg_->remedy) {
     auto& restarts = c.family("tend_probe_restarts_total",
                               "Remedy restarts: success (up again within settle) or failure, since tendd started.",
                               Type::counter, {"name", "result"});
@@ -399,8 +399,8 @@ Status Probe::status() const {
   s.reason = reason_;
   s.latency_ms = latency_ms_;
   s.consecutive_failures = failures_;
-  if (cfg_.remedy) {
-    const auto horizon = now - cfg_.remedy->window;
+  if (cfg_->remedy) {
+    const auto horizon = now - cfg_->remedy->window;
     for (auto t : restarts_) {
       s.restarts_in_window += t > horizon ? 1 : 0;
     }
@@ -422,7 +422,7 @@ boost::json::object Probe::status_entry() const {
   o["restarts_in_window"] = s.restarts_in_window;
   o["restart_limit"] = s.breaker_open;
   o["cert_expires_at"] = entries::time_or_null(s.cert_expiry);
-  o["url"] = http::redact_url(cfg_.url);
+  o["url"] = http::redact_url(cfg_->url);
   return o;
 }
 
@@ -435,21 +435,21 @@ std::string Probe::digest_line(const state::EntrySummary& r) const {
 }
 
 void Probe::publish(const events::EventType& type, events::Status status, std::string summary, std::string detail) {
-  auto e = events::Event::of(type, cfg_.name, status);
-  e.severity = events::severity_for(type, cfg_.severity);
+  auto e = events::Event::of(type, cfg_->name, status);
+  e.severity = events::severity_for(type, cfg_->severity);
   e.summary = std::move(summary);
   e.detail = std::move(detail);
   e.at = ctx_.clock.now();
-  e.labels = {{"url", http::redact_url(cfg_.url)}, {"latency_ms", std::to_string(latency_ms_)}};
+  e.labels = {{"url", http::redact_url(cfg_->url)}, {"latency_ms", std::to_string(latency_ms_)}};
   // `notify: failures`: the remedy handles a down probe; people hear of it only when a restart
   // fails or hits the limit (restart_failed, restart_limit). Alerting records it, never sends it.
-  e.hold = &type == &events::types::probe_down && cfg_.remedy && cfg_.remedy->notify == remedies::Notify::failures;
+  e.hold = &type == &events::types::probe_down && cfg_->remedy && cfg_->remedy->notify == remedies::Notify::failures;
   ctx_.bus.publish(e);
 }
 
 const entries::KindSpec& kind() {
   static const entries::KindSpec spec{section(), [](entries::Services& s, const config::EntryConfig& cfg) {
-                                        return std::make_shared<Probe>(Context::from(s), cfg.as<ProbeConfig>());
+                                        return std::make_shared<Probe>(Context::from(s), cfg.shared<ProbeConfig>());
                                       }};
   return spec;
 }

@@ -3,10 +3,10 @@
 // machine with thresholds, TLS expiry warnings, and the remedy with verification ("settle") and
 // a circuit breaker.
 
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "entries/entry.hpp"
 #include "entries/kind.hpp"
@@ -60,17 +60,17 @@ struct Status {
 
 class Probe : public entries::Entry {
  public:
-  Probe(Context ctx, ProbeConfig cfg);
+  Probe(Context ctx, std::shared_ptr<const ProbeConfig> cfg);
   ~Probe() override;
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;
 
   // entries::Entry
-  [[nodiscard]] const config::EntrySettings& settings() const override { return cfg_; }
+  [[nodiscard]] const config::EntrySettings& settings() const override { return *cfg_; }
   /// Restore the last state seen, plan the first probe: soon (within 5 s, so status is known
   /// early), then on a grid whose phase spreads the probes over their whole interval.
   int start(const entries::Saved& saved) override;
-  void update(const config::EntryConfig& cfg) override { update(cfg.as<ProbeConfig>()); }
+  void update(const config::EntryConfig& cfg) override { update(cfg.shared<ProbeConfig>()); }
   /// Stop probing (removed, or shutdown); a request in flight is cancelled.
   void retire() override;
   [[nodiscard]] boost::json::object status_entry() const override;
@@ -80,9 +80,9 @@ class Probe : public entries::Entry {
   void metrics(metrics::Collector& c) const override;
 
   /// New configuration (reload changed it): keep state, re-plan.
-  void update(ProbeConfig cfg);
+  void update(std::shared_ptr<const ProbeConfig> cfg);
   [[nodiscard]] Status status() const;
-  [[nodiscard]] const ProbeConfig& config() const { return cfg_; }
+  [[nodiscard]] const ProbeConfig& config() const { return *cfg_; }
 
  private:
   void place();
@@ -104,7 +104,7 @@ class Probe : public entries::Entry {
   [[nodiscard]] http::Request request() const;
 
   Context ctx_;
-  ProbeConfig cfg_;
+  std::shared_ptr<const ProbeConfig> cfg_;  // shared with the loaded config: not a copy per entry
   std::shared_ptr<BodyRegex> regex_;
   std::unique_ptr<remedies::Remedy> remedy_;
   std::unique_ptr<TimerHandle> timer_;
@@ -134,7 +134,9 @@ class Probe : public entries::Entry {
   bool restarting_ = false;
   bool verifying_ = false;
   bool breaker_ = false;
-  std::deque<MonoTime> restarts_;
+  // Oldest first, at most max_restarts. Not a deque: libstdc++'s allocates 576 bytes before its
+  // first element, in every probe (issue 14).
+  std::vector<MonoTime> restarts_;
   WallTime restart_started_{};
   std::string restart_detail_;
   std::string restart_output_;

@@ -52,12 +52,12 @@ const char* to_string(State s) {
   return "?";
 }
 
-Watch::Watch(Context ctx, WatchConfig cfg)
-    : Entry(WatchConfig::kKind, cfg.name, ctx.clock, log::get("watches")),
+Watch::Watch(Context ctx, std::shared_ptr<const WatchConfig> cfg)
+    : Entry(WatchConfig::kKind, cfg->name, ctx.clock, log::get("watches")),
       ctx_(ctx),
       cfg_(std::move(cfg)),
-      parser_(parser_for(cfg_)),
-      window_(cfg_.window) {}
+      parser_(parser_for(*cfg_)),
+      window_(cfg_->window) {}
 
 Watch::~Watch() { retire(); }
 
@@ -65,8 +65,8 @@ int Watch::start(const entries::Saved& /*saved*/) {
   retired_ = false;
   logger()->info(
       "watch={} event=START file={} format={} window={} buckets={}x{} min_requests={} warning={} critical={}",
-      cfg_.name, cfg_.file, cfg_.format, format_duration(cfg_.window), window_.buckets(),
-      format_duration(window_.bucket_width()), cfg_.min_requests, percent(cfg_.warning), percent(cfg_.critical));
+      cfg_->name, cfg_->file, cfg_->format, format_duration(cfg_->window), window_.buckets(),
+      format_duration(window_.bucket_width()), cfg_->min_requests, percent(cfg_->warning), percent(cfg_->critical));
   start_following();
   arm_timer();
   return 0;
@@ -77,7 +77,7 @@ void Watch::start_following() {
     follower_->stop();
   }
   follower_ = std::make_unique<Follower>(
-      ctx_.io, ctx_.clock, cfg_.file, cfg_.name,
+      ctx_.io, ctx_.clock, cfg_->file, cfg_->name,
       [this](std::string_view line, bool overlong) { ingest(line, overlong); }, [this] { evaluate(); });
   follower_->start();
 }
@@ -89,21 +89,21 @@ void Watch::arm_timer() {
   }));
 }
 
-void Watch::update(WatchConfig cfg) {
+void Watch::update(std::shared_ptr<const WatchConfig> cfg) {
   const bool source_changed =
-      cfg.file != cfg_.file || cfg.format != cfg_.format || !config::same_settings(cfg.parsing, cfg_.parsing);
-  const bool traffic_changed = cfg.file != cfg_.file || cfg.window != cfg_.window;
+      cfg->file != cfg_->file || cfg->format != cfg_->format || !config::same_settings(cfg->parsing, cfg_->parsing);
+  const bool traffic_changed = cfg->file != cfg_->file || cfg->window != cfg_->window;
   cfg_ = std::move(cfg);
-  parser_ = parser_for(cfg_);
+  parser_ = parser_for(*cfg_);
   if (traffic_changed) {
     // Other traffic or another length: counts of the old window do not carry over.
-    window_ = Window(cfg_.window);
+    window_ = Window(cfg_->window);
     pending_requests_ = 0;
     pending_errors_ = 0;
   }
   logger()->info("watch={} event=UPDATE file={} window={} min_requests={} warning={} critical={} restart_follow={}",
-                 cfg_.name, cfg_.file, format_duration(cfg_.window), cfg_.min_requests, percent(cfg_.warning),
-                 percent(cfg_.critical), source_changed);
+                 cfg_->name, cfg_->file, format_duration(cfg_->window), cfg_->min_requests, percent(cfg_->warning),
+                 percent(cfg_->critical), source_changed);
   if (source_changed && follower_) {
     start_following();
   }
@@ -151,7 +151,7 @@ void Watch::note_unparsed() {
     return;
   }
   unparsed_log_at_ = now;
-  logger()->warn("watch={} event=UNPARSED format={} new={} total={}", cfg_.name, cfg_.format,
+  logger()->warn("watch={} event=UNPARSED format={} new={} total={}", cfg_->name, cfg_->format,
                  unparsed_ - unparsed_logged_, unparsed_);
   unparsed_logged_ = unparsed_;
 }
@@ -165,10 +165,10 @@ void Watch::evaluate() {
   rate_ =
       totals_.requests == 0 ? 0.0 : 100.0 * static_cast<double>(totals_.errors) / static_cast<double>(totals_.requests);
   State measured = State::ok;
-  if (totals_.requests >= static_cast<std::uint64_t>(cfg_.min_requests)) {
-    if (rate_ >= cfg_.critical) {
+  if (totals_.requests >= static_cast<std::uint64_t>(cfg_->min_requests)) {
+    if (rate_ >= cfg_->critical) {
       measured = State::critical;
-    } else if (rate_ >= cfg_.warning) {
+    } else if (rate_ >= cfg_->warning) {
       measured = State::warning;
     }
   }
@@ -193,8 +193,8 @@ void Watch::evaluate() {
   if (next != state_) {
     const auto line =
         fmt::format("watch={} event=STATE from={} to={} rate={} requests={} errors={} window={} min_requests={}",
-                    cfg_.name, to_string(state_), to_string(next), percent(rate_), totals_.requests, totals_.errors,
-                    format_duration(cfg_.window), cfg_.min_requests);
+                    cfg_->name, to_string(state_), to_string(next), percent(rate_), totals_.requests, totals_.errors,
+                    format_duration(cfg_->window), cfg_->min_requests);
     if (next == State::ok) {
       logger()->info("{}", line);
     } else {
@@ -207,39 +207,39 @@ void Watch::evaluate() {
 }
 
 Duration Watch::settle_time() const {
-  return std::clamp(Duration(cfg_.window / 10), Duration(std::chrono::seconds(1)), Duration(std::chrono::seconds(30)));
+  return std::clamp(Duration(cfg_->window / 10), Duration(std::chrono::seconds(1)), Duration(std::chrono::seconds(30)));
 }
 
 std::string Watch::figures(const Window::Totals& totals, double rate) const {
   return fmt::format("{} 5xx ({} of {} requests in {})", percent(rate), totals.errors, totals.requests,
-                     format_duration(cfg_.window));
+                     format_duration(cfg_->window));
 }
 
 void Watch::publish_changes(const Window::Totals& totals, double rate) {
   if (state_ == published_) {
     return;
   }
-  auto e = events::Event::of(events::types::watch_error_rate, cfg_.name);
+  auto e = events::Event::of(events::types::watch_error_rate, cfg_->name);
   e.at = ctx_.clock.now();
   e.detail = fmt::format("requests={} errors_5xx={} rate={} window={} min_requests={} warning={} critical={} file={}",
-                         totals.requests, totals.errors, percent(rate), format_duration(cfg_.window), cfg_.min_requests,
-                         percent(cfg_.warning), percent(cfg_.critical), cfg_.file);
+                         totals.requests, totals.errors, percent(rate), format_duration(cfg_->window),
+                         cfg_->min_requests, percent(cfg_->warning), percent(cfg_->critical), cfg_->file);
   e.labels = {{"requests", std::to_string(totals.requests)},
               {"errors", std::to_string(totals.errors)},
               {"rate", percent(rate)},
-              {"window", format_duration(cfg_.window)},
-              {"file", cfg_.file}};
+              {"window", format_duration(cfg_->window)},
+              {"file", cfg_->file}};
   if (state_ == State::ok) {
     // A resolve closes what was opened, so it goes out even while paused.
     e.status = events::Status::resolved;
     e.severity = severity_of(published_);
-    if (totals.requests < static_cast<std::uint64_t>(cfg_.min_requests)) {
+    if (totals.requests < static_cast<std::uint64_t>(cfg_->min_requests)) {
       e.summary =
-          fmt::format("watch {}: too few requests to judge ({} in {}, min_requests {}); last rate {}", cfg_.name,
-                      totals.requests, format_duration(cfg_.window), cfg_.min_requests, percent(rate));
+          fmt::format("watch {}: too few requests to judge ({} in {}, min_requests {}); last rate {}", cfg_->name,
+                      totals.requests, format_duration(cfg_->window), cfg_->min_requests, percent(rate));
     } else {
-      e.summary = fmt::format("watch {}: 5xx rate back to {}, below the warning threshold {}", cfg_.name,
-                              figures(totals, rate), percent(cfg_.warning));
+      e.summary = fmt::format("watch {}: 5xx rate back to {}, below the warning threshold {}", cfg_->name,
+                              figures(totals, rate), percent(cfg_->warning));
     }
     published_ = State::ok;
   } else {
@@ -249,8 +249,8 @@ void Watch::publish_changes(const Window::Totals& totals, double rate) {
     // A change of severity (warning <-> critical) is a new notification.
     e.status = events::Status::firing;
     e.severity = severity_of(state_);
-    const double threshold = state_ == State::critical ? cfg_.critical : cfg_.warning;
-    e.summary = fmt::format("watch {}: {}, at or above the {} threshold {}", cfg_.name, figures(totals, rate),
+    const double threshold = state_ == State::critical ? cfg_->critical : cfg_->warning;
+    e.summary = fmt::format("watch {}: {}, at or above the {} threshold {}", cfg_->name, figures(totals, rate),
                             to_string(state_), percent(threshold));
     e.labels["threshold"] = percent(threshold);
     published_ = state_;
@@ -261,7 +261,7 @@ void Watch::publish_changes(const Window::Totals& totals, double rate) {
 void Watch::metrics(metrics::Collector& c) const {
   using metrics::Type;
   entry_series(c, to_string(state_));
-  const std::string_view name = cfg_.name;
+  const std::string_view name = cfg_->name;
   c.family("tend_watch_requests_total", "Requests read from the log, since tendd started.", Type::counter, {"name"})
       .sample({name}, total_requests_);
   c.family("tend_watch_server_errors_total", "Requests read from the log that were answered with a 5xx status.",
@@ -315,12 +315,12 @@ boost::json::object Watch::status_entry() const {
   o["lines"] = s.lines;
   o["total_requests"] = s.total_requests;
   o["state_since"] = entries::time_or_null(s.state_since);
-  o["file"] = cfg_.file;
-  o["format"] = cfg_.format;
-  o["window"] = format_duration(cfg_.window);
-  o["min_requests"] = cfg_.min_requests;
-  o["warning"] = cfg_.warning;
-  o["critical"] = cfg_.critical;
+  o["file"] = cfg_->file;
+  o["format"] = cfg_->format;
+  o["window"] = format_duration(cfg_->window);
+  o["min_requests"] = cfg_->min_requests;
+  o["warning"] = cfg_->warning;
+  o["critical"] = cfg_->critical;
   o["following"] = s.file.open;
   o["offset"] = s.file.offset;
   o["inode"] = s.file.inode;
@@ -333,7 +333,7 @@ boost::json::object Watch::status_entry() const {
 
 const entries::KindSpec& kind() {
   static const entries::KindSpec spec{section(), [](entries::Services& s, const config::EntryConfig& cfg) {
-                                        return std::make_shared<Watch>(Context::from(s), cfg.as<WatchConfig>());
+                                        return std::make_shared<Watch>(Context::from(s), cfg.shared<WatchConfig>());
                                       }};
   return spec;
 }

@@ -56,17 +56,17 @@ struct Status {
 
 class Watch : public entries::Entry {
  public:
-  Watch(Context ctx, WatchConfig cfg);
+  Watch(Context ctx, std::shared_ptr<const WatchConfig> cfg);
   ~Watch() override;
   Watch(const Watch&) = delete;
   Watch& operator=(const Watch&) = delete;
 
   // entries::Entry
-  [[nodiscard]] const config::EntrySettings& settings() const override { return cfg_; }
+  [[nodiscard]] const config::EntrySettings& settings() const override { return *cfg_; }
   /// Follow the file (from its end) and evaluate once a second. Nothing is restored: the window
   /// starts empty.
   int start(const entries::Saved& saved) override;
-  void update(const config::EntryConfig& cfg) override { update(cfg.as<WatchConfig>()); }
+  void update(const config::EntryConfig& cfg) override { update(cfg.shared<WatchConfig>()); }
   /// Stop following and evaluating (removed by reload, or the daemon stops).
   void retire() override;
   [[nodiscard]] boost::json::object status_entry() const override;
@@ -75,7 +75,7 @@ class Watch : public entries::Entry {
 
   /// Replace the configuration (reload found it changed). A new file or format restarts
   /// following; a new window length starts an empty window.
-  void update(WatchConfig cfg);
+  void update(std::shared_ptr<const WatchConfig> cfg);
 
   /// Count one line as arrived now (what the follower calls; tests call it directly).
   void ingest(std::string_view line, bool overlong = false);
@@ -83,7 +83,7 @@ class Watch : public entries::Entry {
   void evaluate();
 
   [[nodiscard]] Status status() const;
-  [[nodiscard]] const WatchConfig& config() const { return cfg_; }
+  [[nodiscard]] const WatchConfig& config() const { return *cfg_; }
 
  protected:
   /// A condition that began while paused is raised now.
@@ -99,7 +99,7 @@ class Watch : public entries::Entry {
   [[nodiscard]] std::string figures(const Window::Totals& totals, double rate) const;
 
   Context ctx_;
-  WatchConfig cfg_;
+  std::shared_ptr<const WatchConfig> cfg_;  // shared with the loaded config: not a copy per entry
   std::unique_ptr<LineParser> parser_;
   Window window_;
   std::unique_ptr<Follower> follower_;

@@ -58,7 +58,7 @@ struct Fixture {
   }
 
   std::unique_ptr<checks::Check> make(const checks::CheckConfig& cfg, std::optional<state::RunRecord> last = {}) {
-    auto c = std::make_unique<checks::Check>(*ctx, cfg);
+    auto c = std::make_unique<checks::Check>(*ctx, std::make_shared<const checks::CheckConfig>(cfg));
     c->start(entries::Saved{std::move(last), std::nullopt, true});
     return c;
   }
@@ -359,7 +359,7 @@ TEST_CASE("reload: a changed check keeps its state and re-plans; a retired one s
   backup->report(Fixture::ping(Report::What::success));
   auto longer = a;
   longer.every = 10min;
-  backup->update(longer);
+  backup->update(std::make_shared<const checks::CheckConfig>(longer));
   CHECK(backup->status().state == State::up);
   CHECK(format_iso8601(*backup->status().deadline) == "2026-11-21T10:10:10Z");
   report->retire();

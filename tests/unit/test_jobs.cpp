@@ -52,7 +52,7 @@ struct Fixture {
 
   /// A job of this fixture, stopped when the fixture ends.
   std::shared_ptr<jobs::Job> make(const jobs::JobConfig& cfg) {
-    made.push_back(std::make_shared<jobs::Job>(*ctx, cfg));
+    made.push_back(std::make_shared<jobs::Job>(*ctx, std::make_shared<const jobs::JobConfig>(cfg)));
     return made.back();
   }
 

@@ -148,7 +148,7 @@ TEST_CASE("a reason quoting the body cuts it on a character boundary", "[probes]
 
 TEST_CASE("thresholds: down after 3 failures, up again after one success", "[probes][state]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false));
+  auto p = std::make_shared<probes::Probe>(*f.ctx, std::make_shared<const probes::ProbeConfig>(Fixture::probe(false)));
   p->start(entries::Saved{});
   f.tick(FakeHttp::ok());
   CHECK(p->status().state == probes::State::up);
@@ -172,7 +172,7 @@ TEST_CASE("thresholds: down after 3 failures, up again after one success", "[pro
 
 TEST_CASE("probes keep their interval on the monotonic clock", "[probes][timing]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false));
+  auto p = std::make_shared<probes::Probe>(*f.ctx, std::make_shared<const probes::ProbeConfig>(Fixture::probe(false)));
   p->start(entries::Saved{});
   f.clock.advance(5s);  // first probe within the spread
   REQUIRE(f.http.sent == 1);
@@ -194,7 +194,7 @@ TEST_CASE("probes keep their interval on the monotonic clock", "[probes][timing]
 
 TEST_CASE("verified remediation: restart, settle, probe, restarted", "[probes][remedy]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe());
+  auto p = std::make_shared<probes::Probe>(*f.ctx, std::make_shared<const probes::ProbeConfig>(Fixture::probe()));
   p->start(entries::Saved{});
   for (int i = 0; i < 3; ++i) {
     f.tick(FakeHttp::ok(500));
@@ -212,7 +212,7 @@ TEST_CASE("verified remediation: restart, settle, probe, restarted", "[probes][r
     Fixture g;
     auto cfg = Fixture::probe();
     cfg.remedy->notify = remedies::Notify::failures;
-    auto q = std::make_shared<probes::Probe>(*g.ctx, cfg);
+    auto q = std::make_shared<probes::Probe>(*g.ctx, std::make_shared<const probes::ProbeConfig>(cfg));
     q->start(entries::Saved{});
     for (int i = 0; i < 3; ++i) {
       g.tick(FakeHttp::ok(500));
@@ -227,7 +227,7 @@ TEST_CASE("verified remediation: restart, settle, probe, restarted", "[probes][r
 
 TEST_CASE("a restart that does not bring the probe back is restart_failed", "[probes][remedy]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe());
+  auto p = std::make_shared<probes::Probe>(*f.ctx, std::make_shared<const probes::ProbeConfig>(Fixture::probe()));
   p->start(entries::Saved{});
   for (int i = 0; i < 3; ++i) {
     f.tick(FakeHttp::ok(500));
@@ -240,7 +240,7 @@ TEST_CASE("a restart that does not bring the probe back is restart_failed", "[pr
 
   SECTION("and a remedy that itself fails is restart_failed with its reason") {
     Fixture g;
-    auto q = std::make_shared<probes::Probe>(*g.ctx, Fixture::probe());
+    auto q = std::make_shared<probes::Probe>(*g.ctx, std::make_shared<const probes::ProbeConfig>(Fixture::probe()));
     q->start(entries::Saved{});
     for (int i = 0; i < 3; ++i) {
       g.tick(FakeHttp::ok(500));
@@ -253,7 +253,7 @@ TEST_CASE("a restart that does not bring the probe back is restart_failed", "[pr
 
 TEST_CASE("circuit breaker: exactly max_restarts, one restart_limit, re-armed after cooldown", "[probes][remedy]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe());
+  auto p = std::make_shared<probes::Probe>(*f.ctx, std::make_shared<const probes::ProbeConfig>(Fixture::probe()));
   p->start(entries::Saved{});
   // A target that never recovers, for 10 minutes (inside the 15-minute window).
   for (int i = 0; i < 60; ++i) {
@@ -276,7 +276,7 @@ TEST_CASE("the breaker re-arms as soon as the probe is up again", "[probes][reme
   Fixture f;
   auto cfg = Fixture::probe();
   cfg.remedy->max_restarts = 1;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, cfg);
+  auto p = std::make_shared<probes::Probe>(*f.ctx, std::make_shared<const probes::ProbeConfig>(cfg));
   p->start(entries::Saved{});
   for (int i = 0; i < 3; ++i) {
     f.tick(FakeHttp::ok(500));
@@ -293,7 +293,7 @@ TEST_CASE("the breaker re-arms as soon as the probe is up again", "[probes][reme
 
 TEST_CASE("pause holds probing and restarts", "[probes][pause]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe());
+  auto p = std::make_shared<probes::Probe>(*f.ctx, std::make_shared<const probes::ProbeConfig>(Fixture::probe()));
   p->start(entries::Saved{});
   f.tick(FakeHttp::ok());
   const int sent = f.http.sent;
@@ -308,7 +308,7 @@ TEST_CASE("pause holds probing and restarts", "[probes][pause]") {
 
 TEST_CASE("a certificate close to expiry raises cert_expiring once", "[probes][tls]") {
   Fixture f;
-  auto p = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false));
+  auto p = std::make_shared<probes::Probe>(*f.ctx, std::make_shared<const probes::ProbeConfig>(Fixture::probe(false)));
   p->start(entries::Saved{});
   auto r = FakeHttp::ok();
   r.cert_expiry = f.clock.now() + 3 * 24h;
@@ -322,7 +322,8 @@ TEST_CASE("a certificate close to expiry raises cert_expiring once", "[probes][t
 
 TEST_CASE("history keeps every change and one sample a minute, not a row per result", "[probes]") {
   Fixture f;
-  auto probe = std::make_shared<probes::Probe>(*f.ctx, Fixture::probe(false));
+  auto probe =
+      std::make_shared<probes::Probe>(*f.ctx, std::make_shared<const probes::ProbeConfig>(Fixture::probe(false)));
   probe->start(entries::Saved{});
   auto rows = [&] {
     std::vector<state::RunRecord> out;

@@ -163,7 +163,7 @@ struct WatchFixture {
 
 TEST_CASE("watch: below min_requests the state stays ok whatever the rate", "[watches][state]") {
   WatchFixture f;
-  watches::Watch w(f.ctx, f.config());
+  watches::Watch w(f.ctx, std::make_shared<const watches::WatchConfig>(f.config()));
   WatchFixture::feed(w, 19, 19);
   w.evaluate();
   CHECK(w.status().state == watches::State::ok);
@@ -178,7 +178,7 @@ TEST_CASE("watch: below min_requests the state stays ok whatever the rate", "[wa
 
 TEST_CASE("watch: warning, critical, back to warning, resolved, with figures", "[watches][state]") {
   WatchFixture f;
-  watches::Watch w(f.ctx, f.config());
+  watches::Watch w(f.ctx, std::make_shared<const watches::WatchConfig>(f.config()));
   WatchFixture::feed(w, 100, 4);  // 4%
   w.evaluate();
   CHECK(w.status().state == watches::State::ok);
@@ -246,7 +246,7 @@ TEST_CASE("watch: the once-a-second timer expires old requests and resolves", "[
   WatchFixture f;
   auto cfg = f.config();
   cfg.window = 10s;
-  watches::Watch w(f.ctx, cfg);
+  watches::Watch w(f.ctx, std::make_shared<const watches::WatchConfig>(cfg));
   w.start(entries::Saved{});  // the file does not exist: the follower waits; the timer runs on the manual clock
   WatchFixture::feed(w, 50, 50);
   f.clock.advance(1s);
@@ -269,8 +269,9 @@ TEST_CASE("watch: the once-a-second timer expires old requests and resolves", "[
 
 TEST_CASE("watch: a rate hovering at a threshold does not flap", "[watches][state]") {
   WatchFixture f;
-  watches::Watch w(f.ctx, f.config());  // 60s window: steps down after 6s below
-  WatchFixture::feed(w, 100, 5);        // 5%: warning
+  watches::Watch w(f.ctx,
+                   std::make_shared<const watches::WatchConfig>(f.config()));  // 60s window: steps down after 6s below
+  WatchFixture::feed(w, 100, 5);                                               // 5%: warning
   w.evaluate();
   int crossings = 0;
   for (int i = 0; i < 200; ++i) {  // 20 s of one request at a time, keeping the rate at about 5%
@@ -287,7 +288,7 @@ TEST_CASE("watch: a rate hovering at a threshold does not flap", "[watches][stat
 
 TEST_CASE("watch: unparsed and overlong lines are counted, never requests", "[watches][state]") {
   WatchFixture f;
-  watches::Watch w(f.ctx, f.config());
+  watches::Watch w(f.ctx, std::make_shared<const watches::WatchConfig>(f.config()));
   w.ingest("garbage");
   w.ingest(kCombined);  // the wrong format for a json watch
   w.ingest("", true);
@@ -302,7 +303,7 @@ TEST_CASE("watch: unparsed and overlong lines are counted, never requests", "[wa
 
 TEST_CASE("watch: paused raises nothing; resume raises what is still true", "[watches][state]") {
   WatchFixture f;
-  watches::Watch w(f.ctx, f.config());
+  watches::Watch w(f.ctx, std::make_shared<const watches::WatchConfig>(f.config()));
   w.pause(std::nullopt);
   WatchFixture::feed(w, 100, 50);
   w.evaluate();
@@ -317,7 +318,7 @@ TEST_CASE("watch: paused raises nothing; resume raises what is still true", "[wa
 TEST_CASE("watch: reload with new thresholds re-judges at once and keeps its counts", "[watches][reload]") {
   WatchFixture f;
   auto cfg = f.config();
-  watches::Watch w(f.ctx, cfg);
+  watches::Watch w(f.ctx, std::make_shared<const watches::WatchConfig>(cfg));
   w.start(entries::Saved{});
   WatchFixture::feed(w, 100, 7);
   w.evaluate();
@@ -326,7 +327,7 @@ TEST_CASE("watch: reload with new thresholds re-judges at once and keeps its cou
   auto stricter = cfg;
   stricter.warning = 2;
   stricter.critical = 6;
-  w.update(stricter);
+  w.update(std::make_shared<const watches::WatchConfig>(stricter));
   CHECK(w.status().state == watches::State::critical);
   CHECK(w.status().requests == 100);
   w.retire();
