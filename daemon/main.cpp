@@ -32,10 +32,6 @@ void raise_fd_limit() {
 /// probes. tendd's threads besides the loop allocate little and rarely at once (issue 14).
 void share_one_malloc_arena() { ::mallopt(M_ARENA_MAX, 1); }
 
-/// Give back what loading the config freed (YAML trees, the parse's strings): glibc returns only
-/// the top of the heap by itself, the rest of a freed page stays resident.
-void release_freed_memory() { ::malloc_trim(0); }
-
 /// Print every error; true when the config loaded.
 bool report(const tend::config::LoadResult& result) {
   for (const auto& e : result.errors) {
@@ -82,7 +78,6 @@ int main(int argc, char** argv) {
     boost::asio::io_context io(1);
     tend::core::Daemon daemon(io, std::move(*loaded.config), sources);
     daemon.start();
-    release_freed_memory();
     io.run();
   } catch (const std::exception& e) {
     tend::log::get("daemon")->critical("event=FATAL error={}", tend::log::quote(e.what()));

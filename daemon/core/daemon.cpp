@@ -16,6 +16,7 @@
 #include "core/systemd_notify.hpp"
 #include "plugins/plugins.hpp"
 #include "util/log.hpp"
+#include "util/memory.hpp"
 #include "util/text.hpp"
 
 namespace tend::core {
@@ -172,8 +173,12 @@ Daemon::~Daemon() {
   web_.reset();
   page_render_.reset();
   metrics_render_.reset();
-  render_pool_.join();
-  blocking_.join();
+  if (render_pool_) {
+    render_pool_->join();
+  }
+  if (blocking_) {
+    blocking_->join();
+  }
 }
 
 void Daemon::start() {
@@ -343,8 +348,14 @@ void Daemon::schedule_liveness() {
   liveness_timer_ = clock_.call_after(liveness_period, [this] {
     const auto now = clock_.now();
     store_->mark_alive(now);
+    if (release_due_) {
+      // At least one tick after the burst: the store worker has run what it was given by then.
+      release_freed_memory();
+      release_due_ = false;
+    }
     if (++liveness_ticks_ % (prune_period / liveness_period) == 0) {
       store_->prune(cfg_.daemon.history.keep_runs, cfg_.daemon.history.keep_days, now);
+      release_due_ = true;
     }
     // The wall clock moved against the monotonic one without a clock_settime (a suspended or
     // paused VM, a slewed-away drift): the timerfd does not see that, so re-plan here too.
@@ -443,7 +454,10 @@ void Daemon::reload(std::function<void(json::object)> done) {
   notify_reloading();
   const auto started = clock_.now();
   // The file read and the group lookups (NSS: LDAP, sssd may hang) happen off the loop.
-  boost::asio::post(blocking_, [this, path = cfg_.path, sources = sources_, started] {
+  if (!blocking_) {
+    blocking_.emplace(1);
+  }
+  boost::asio::post(*blocking_, [this, path = cfg_.path, sources = sources_, started] {
     auto result = config::load_file(path, sources, plugins::config());
     Groups groups;
     if (result.config) {
@@ -521,6 +535,7 @@ void Daemon::on_reload_loaded(config::LoadResult result, Groups groups, WallTime
     reply["removed"] = names(diff.removed);
   }
   reloading_ = false;
+  release_due_ = true;
   notify_ready();
   for (auto& w : waiters) {
     w(reply);

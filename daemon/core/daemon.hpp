@@ -75,6 +75,7 @@ class Daemon {
   void start_web();
   void apply_web(const config::DaemonConfig& next);
   void stop_web();
+  void make_renders();
   web::Router make_router();
   std::string metrics_text();
   /// Collect every series on the loop; the job formats them (on the render worker).
@@ -117,13 +118,18 @@ class Daemon {
   std::unique_ptr<control::Server> control_;
   boost::asio::signal_set signals_;
   boost::asio::posix::stream_descriptor clock_fd_;
-  boost::asio::thread_pool blocking_{1};  // config file reads: disk stays off the loop
+  // Config file reads on reloads: disk stays off the loop. Started by the first reload: an idle
+  // thread costs its stack and malloc's per-thread cache (issue 14).
+  std::optional<boost::asio::thread_pool> blocking_;
   std::unique_ptr<TimerHandle> liveness_timer_;
   std::unique_ptr<TimerHandle> watchdog_timer_;
   std::unique_ptr<TimerHandle> stop_deadline_;
   std::unique_ptr<TimerHandle> drain_timer_;
   std::int64_t liveness_ticks_ = 0;
   std::optional<std::chrono::milliseconds> wall_offset_;  // wall - monotonic at the last liveness tick
+  // A burst freed memory since the last liveness tick (start-up, a prune, a reload): the tick gives
+  // the freed pages back.
+  bool release_due_ = true;
   bool reloading_ = false;
   std::vector<std::function<void(boost::json::object)>> reload_waiters_;
   bool reload_again_ = false;
@@ -141,7 +147,8 @@ class Daemon {
   std::shared_ptr<const std::map<std::string, boost::json::array>> recent_;  // for the charts of "/"
   MonoTime recent_at_{};
   bool recent_loading_ = false;
-  boost::asio::thread_pool render_pool_{1};
+  // The page's and the metrics' formatting, off the loop; made with the first web listener.
+  std::optional<boost::asio::thread_pool> render_pool_;
   std::unique_ptr<web::SharedRender> page_render_;
   std::unique_ptr<web::SharedRender> metrics_render_;
   std::unique_ptr<web::Server> web_;

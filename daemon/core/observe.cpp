@@ -146,7 +146,36 @@ web::PageContext Daemon::page_context() const {
   return web::PageContext{clock_.now(), cfg_.daemon.timezone, std::chrono::seconds(15)};
 }
 
+void Daemon::make_renders() {
+  if (render_pool_) {
+    return;
+  }
+  render_pool_.emplace(1);
+  // The page is formatted on a worker: the loop only builds the status document it shows.
+  page_render_ = std::make_unique<web::SharedRender>(
+      io_.get_executor(), render_pool_->get_executor(),
+      [this] {
+        refresh_recent();
+        return [doc = commands::status_document(commands_), ctx = page_context(), recent = recent_] {
+          web::RecentRuns lookup;
+          if (recent) {
+            lookup = [&recent](std::string_view name) -> const json::array* {
+              auto it = recent->find(std::string(name));
+              return it == recent->end() ? nullptr : &it->second;
+            };
+          }
+          return web::status_page(doc, ctx, lookup);
+        };
+      },
+      std::chrono::milliseconds(1000));
+  // Scrapes within 250 ms of each other share one render: a flood costs one render per 250 ms.
+  metrics_render_ = std::make_unique<web::SharedRender>(
+      io_.get_executor(), render_pool_->get_executor(), [this] { return prepare_metrics(); },
+      std::chrono::milliseconds(250));
+}
+
 web::Router Daemon::make_router() {
+  make_renders();  // what the routes use, with the first listener
   web::Router router;
   router.add("/healthz", [this](const web::Request&) { return healthz(); });
   router.add_async("/metrics", [this](const web::Request&, const web::Respond& respond) {
@@ -230,27 +259,6 @@ void Daemon::refresh_recent() {
 
 void Daemon::start_web() {
   lag_.start();
-  // The page is formatted on a worker: the loop only builds the status document it shows.
-  page_render_ = std::make_unique<web::SharedRender>(
-      io_.get_executor(), render_pool_.get_executor(),
-      [this] {
-        refresh_recent();
-        return [doc = commands::status_document(commands_), ctx = page_context(), recent = recent_] {
-          web::RecentRuns lookup;
-          if (recent) {
-            lookup = [&recent](std::string_view name) -> const json::array* {
-              auto it = recent->find(std::string(name));
-              return it == recent->end() ? nullptr : &it->second;
-            };
-          }
-          return web::status_page(doc, ctx, lookup);
-        };
-      },
-      std::chrono::milliseconds(1000));
-  // Scrapes within 250 ms of each other share one render: a flood costs one render per 250 ms.
-  metrics_render_ = std::make_unique<web::SharedRender>(
-      io_.get_executor(), render_pool_.get_executor(), [this] { return prepare_metrics(); },
-      std::chrono::milliseconds(250));
   const auto options = listen_options(cfg_.daemon);
   if (!options) {
     return;

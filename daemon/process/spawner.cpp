@@ -79,7 +79,10 @@ struct Spawner::Shared {
 
 unsigned Spawner::default_threads() { return std::thread::hardware_concurrency() >= 2 ? 2 : 1; }
 
-Spawner::Spawner(boost::asio::io_context& io, unsigned threads) : shared_(std::make_shared<Shared>(io)) {
+Spawner::Spawner(boost::asio::io_context& io, unsigned threads)
+    : shared_(std::make_shared<Shared>(io)), wanted_(std::max(1U, threads)) {}
+
+std::optional<std::string> Spawner::start_threads() {
   // Every signal is blocked on the spawner threads, before they exist (a new thread inherits the
   // mask): no handler of the daemon ever runs there, nor in a child between fork and exec, until the
   // child has reset them to defaults.
@@ -87,27 +90,23 @@ Spawner::Spawner(boost::asio::io_context& io, unsigned threads) : shared_(std::m
   sigset_t previous;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &previous);
-  try {
-    for (unsigned i = 0; i < std::max(1U, threads); ++i) {
-      {
-        std::lock_guard<std::mutex> lock(shared_->mutex);
-        ++shared_->running;
-      }
-      try {
-        // Each thread's own report page, mapped here so a failed mmap fails the constructor.
-        threads_.emplace_back([shared = shared_, page = std::make_shared<ReportPage>()] { run(shared, *page); });
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(shared_->mutex);
-        --shared_->running;
-        throw;
-      }
+  std::optional<std::string> error;
+  while (threads_.size() < wanted_ && !error) {
+    {
+      std::lock_guard<std::mutex> lock(shared_->mutex);
+      ++shared_->running;
     }
-  } catch (...) {
-    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    shutdown();
-    throw;
+    try {
+      // Each thread's own report page, mapped here so a failed mmap fails the start.
+      threads_.emplace_back([shared = shared_, page = std::make_shared<ReportPage>()] { run(shared, *page); });
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(shared_->mutex);
+      --shared_->running;
+      error = std::string("cannot start a spawner thread: ") + e.what();
+    }
   }
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return threads_.empty() ? error : std::nullopt;  // one thread is enough to go on
 }
 
 std::shared_ptr<Ticket> Spawner::submit(Spec spec, DaemonEnv env, Ticket::Deliver deliver) {
@@ -118,6 +117,25 @@ std::shared_ptr<Ticket> Spawner::submit(Spec spec, DaemonEnv env, Ticket::Delive
       ticket->state_.store(Ticket::cancelled);
       return ticket;
     }
+  }
+  // The threads start with the first child: a daemon of probes alone never has them (issue 14).
+  if (threads_.size() < wanted_) {
+    if (auto error = start_threads()) {
+      ticket->state_.store(Ticket::starting);  // not cancellable: its error is on the way
+      boost::asio::post(shared_->io, [shared = shared_, ticket, error = *error] {
+        {
+          std::lock_guard<std::mutex> lock(shared->mutex);
+          if (shared->stopping) {
+            return;  // shut down since: nothing is delivered
+          }
+        }
+        ticket->deliver_(Error{error});
+      });
+      return ticket;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
     shared_->queue.push_back(ticket);
   }
   shared_->wake.notify_one();
@@ -184,12 +202,12 @@ void Spawner::run(const std::shared_ptr<Shared>& shared, const ReportPage& page)
 }
 
 void Spawner::shutdown() {
-  if (threads_.empty()) {
-    return;
-  }
   std::vector<std::shared_ptr<Launch>> posted;
   {
     std::lock_guard<std::mutex> lock(shared_->mutex);
+    if (shared_->stopping) {
+      return;
+    }
     shared_->stopping = true;
     for (auto& ticket : shared_->queue) {
       ticket->state_.store(Ticket::cancelled);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -61,14 +62,16 @@ class Spawner {
   /// How many threads take starts from the queue: two where the machine has two cores or more.
   static unsigned default_threads();
 
-  /// Start the threads; results are posted to `io`, which must outlive the Spawner.
+  /// Results are posted to `io`, which must outlive the Spawner. The threads start with the first
+  /// submit().
   explicit Spawner(boost::asio::io_context& io, unsigned threads = default_threads());
   ~Spawner() { shutdown(); }
   Spawner(const Spawner&) = delete;
   Spawner& operator=(const Spawner&) = delete;
 
-  /// Queue a spawn. `deliver` runs on the loop exactly once with the started child or the error,
-  /// unless the ticket was cancelled first or the Spawner shut down.
+  /// Queue a spawn. `deliver` runs on the loop exactly once with the started child or the error
+  /// (no spawner thread could be started: the next submit tries again), unless the ticket was
+  /// cancelled first or the Spawner shut down.
   std::shared_ptr<Ticket> submit(Spec spec, DaemonEnv env, Ticket::Deliver deliver);
 
   /// Stop: queued spawns never start; children started but not yet delivered are SIGKILLed and
@@ -80,8 +83,11 @@ class Spawner {
   struct Shared;
   struct Launch;
   static void run(const std::shared_ptr<Shared>& shared, const ReportPage& page);
+  /// Start the threads missing; the error when none runs.
+  std::optional<std::string> start_threads();
 
   std::shared_ptr<Shared> shared_;
+  unsigned wanted_;
   std::vector<std::thread> threads_;
 };
 

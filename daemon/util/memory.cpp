@@ -1,0 +1,9 @@
+#include "util/memory.hpp"
+
+#include <malloc.h>
+
+namespace tend {
+
+void release_freed_memory() { ::malloc_trim(0); }
+
+}  // namespace tend
