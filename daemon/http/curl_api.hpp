@@ -7,10 +7,7 @@
 
 #include <curl/curl.h>
 
-#include <boost/asio/io_context.hpp>
-#include <cstdint>
-#include <functional>
-#include <string>
+#include "util/lazy_library.hpp"
 
 namespace tend::http::curl {
 
@@ -39,17 +36,8 @@ struct Api {
   decltype(&::curl_slist_free_all) slist_free_all;
 };
 
-/// The table once libcurl is loaded and initialised (curl_global_init), else nullptr.
-/// Thread-safe; never blocks.
-const Api* loaded();
-
-/// Load libcurl on a thread of its own, then post `done` to `io` with "" or the reason it failed
-/// (posted at once when the load is already over, or when no thread can be made). Returns a
-/// ticket for cancel_load(), 0 when `done` is already posted.
-std::uint64_t load_async(boost::asio::io_context& io, std::function<void(const std::string& error)> done);
-
-/// `done` of `ticket` is not posted (its caller, and maybe `io`, are going away). Once this
-/// returns, the loading thread no longer touches that io_context.
-void cancel_load(std::uint64_t ticket);
+/// The library and its table, loaded by the first user that asks (load_async: on a thread of its
+/// own, never on the loop). Never destroyed: a load may still run while the process exits.
+LazyApi<Api>& library();
 
 }  // namespace tend::http::curl

@@ -167,10 +167,10 @@ bool Engine::start() {
   if (multi_ != nullptr) {
     return true;
   }
-  api_ = curl::loaded();
+  api_ = curl::library().loaded();
   if (api_ == nullptr) {
     if (load_ticket_ == 0) {  // the first request: libcurl loads on a thread of its own
-      load_ticket_ = curl::load_async(io_, [weak = weak_from_this()](const std::string& error) {
+      load_ticket_ = curl::library().load_async(io_, [weak = weak_from_this()](const std::string& error) {
         if (auto self = weak.lock()) {
           self->on_loaded(error);
         }
@@ -217,7 +217,7 @@ void Engine::shutdown() {
   }
   shut_down_ = true;
   if (load_ticket_ != 0) {
-    curl::cancel_load(load_ticket_);
+    curl::library().cancel(load_ticket_);
     load_ticket_ = 0;
   }
   for (auto& [easy, t] : transfers_) {

@@ -138,7 +138,7 @@ Failure classify(CURLcode code) {
 std::string describe(CURLcode code, std::string_view error_buffer, const Request& req) {
   // curl leaves the buffer empty for some codes; its generic text is better than nothing. (A
   // code comes from a transfer curl made, so libcurl is loaded.)
-  const curl::Api* api = curl::loaded();
+  const curl::Api* api = curl::library().loaded();
   const std::string generic = api != nullptr ? api->easy_strerror(code) : "curl error " + std::to_string(code);
   const std::string_view curl_text = error_buffer.empty() ? std::string_view(generic) : error_buffer;
   switch (classify(code)) {

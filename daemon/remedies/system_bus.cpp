@@ -44,9 +44,12 @@ SystemBus::SystemBus(asio::io_context& io, std::string address)
     : io_(io), address_(std::move(address)), fd_(io), timer_(io) {}
 
 SystemBus::~SystemBus() {
+  if (load_ticket_ != 0) {
+    sdbus::library().cancel(load_ticket_);
+  }
   // Dropped without callbacks: whoever is still waiting is going away with us.
   for (auto& [token, op] : ops_) {
-    op->call = sd_bus_slot_unref(op->call);
+    op->call = unref(op->call);
   }
   ops_.clear();
   jobs_.clear();
@@ -59,32 +62,32 @@ bool SystemBus::connect(std::string& error) {
   sd_bus* bus = nullptr;
   int r = 0;
   if (address_.empty()) {
-    r = sd_bus_open_system(&bus);
+    r = api_->open_system(&bus);
   } else {
-    r = sd_bus_new(&bus);
+    r = api_->new_bus(&bus);
     if (r >= 0) {
-      r = sd_bus_set_address(bus, address_.c_str());
+      r = api_->set_address(bus, address_.c_str());
     }
     if (r >= 0) {
-      r = sd_bus_set_bus_client(bus, 1);
+      r = api_->set_bus_client(bus, 1);
     }
     if (r >= 0) {
-      r = sd_bus_start(bus);  // connect() on a non-blocking socket; authentication happens in process()
+      r = api_->start(bus);  // connect() on a non-blocking socket; authentication happens in process()
     }
   }
   if (r >= 0) {
-    (void)sd_bus_set_description(bus, "tend-remedies");
-    r = sd_bus_get_fd(bus);
+    (void)api_->set_description(bus, "tend-remedies");
+    r = api_->get_fd(bus);
   }
   if (r < 0) {
-    sd_bus_unref(bus);
+    api_->unref(bus);
     error = errno_text(r);
     return false;
   }
   error_code ec;
   fd_.assign(r, ec);
   if (ec) {
-    sd_bus_close_unref(bus);
+    api_->close_unref(bus);
     error = ec.message();
     return false;
   }
@@ -98,11 +101,11 @@ bool SystemBus::connect(std::string& error) {
 void SystemBus::setup() {
   // Match first, then Subscribe: the bus daemon handles our messages in order, so the match is in
   // place before systemd can emit a JobRemoved for a restart we ask for later.
-  int r = sd_bus_match_signal_async(bus_, &match_slot_, kSystemd, kManagerPath, kManager, "JobRemoved",
-                                    &SystemBus::on_job_removed, &SystemBus::on_match_installed, this);
+  int r = api_->match_signal_async(bus_, &match_slot_, kSystemd, kManagerPath, kManager, "JobRemoved",
+                                   &SystemBus::on_job_removed, &SystemBus::on_match_installed, this);
   if (r >= 0) {
-    r = sd_bus_call_method_async(bus_, &subscribe_slot_, kSystemd, kManagerPath, kManager, "Subscribe",
-                                 &SystemBus::on_subscribed, this, "");
+    r = api_->call_method_async(bus_, &subscribe_slot_, kSystemd, kManagerPath, kManager, "Subscribe",
+                                &SystemBus::on_subscribed, this, "");
   }
   if (r < 0) {
     fatal_ = "cannot watch systemd jobs: " + errno_text(r);
@@ -115,7 +118,7 @@ void SystemBus::setup() {
 }
 
 SystemBus::Token SystemBus::restart_unit(const std::string& unit, JobDone done) {
-  if (bus_ != nullptr && sd_bus_is_open(bus_) <= 0) {
+  if (bus_ != nullptr && api_->is_open(bus_) <= 0) {
     drop("connection lost");  // went away unnoticed so far: fail what waits on it, start afresh
   }
   const Token token = ++next_token_;
@@ -126,6 +129,10 @@ SystemBus::Token SystemBus::restart_unit(const std::string& unit, JobDone done) 
   op->done = std::move(done);
   Op& ref = *op;
   ops_.emplace(token, std::move(op));
+  if (api_ == nullptr) {
+    load();  // connects once libsystemd is loaded; setup's completion then sends this one
+    return token;
+  }
   if (bus_ == nullptr) {
     std::string error;
     if (!connect(error)) {
@@ -140,9 +147,48 @@ SystemBus::Token SystemBus::restart_unit(const std::string& unit, JobDone done) 
   return token;
 }
 
+void SystemBus::load() {
+  api_ = sdbus::library().loaded();
+  if (api_ != nullptr) {
+    on_loaded("");
+    return;
+  }
+  if (load_ticket_ != 0) {
+    return;  // on its way
+  }
+  load_ticket_ = sdbus::library().load_async(io_, [weak = weak_from_this()](const std::string& error) {
+    if (auto self = weak.lock()) {
+      self->load_ticket_ = 0;
+      self->on_loaded(error);
+    }
+  });
+}
+
+void SystemBus::on_loaded(const std::string& error) {
+  api_ = sdbus::library().loaded();
+  std::string why = error;
+  if (why.empty() && !ops_.empty() && bus_ == nullptr && !connect(why)) {
+    why = "cannot connect to " + name() + ": " + why;
+  }
+  if (why.empty()) {
+    return;
+  }
+  std::vector<Token> tokens;
+  for (const auto& [token, op] : ops_) {
+    tokens.push_back(token);
+  }
+  for (Token t : tokens) {
+    complete(t, {"", "", why});
+  }
+}
+
+sd_bus_slot* SystemBus::unref(sd_bus_slot* slot) const {
+  return slot != nullptr ? api_->slot_unref(slot) : nullptr;  // a slot means the table is loaded
+}
+
 void SystemBus::send(Op& op) {
-  const int r = sd_bus_call_method_async(bus_, &op.call, kSystemd, kManagerPath, kManager, "RestartUnit",
-                                         &SystemBus::on_restart_reply, &op, "ss", op.unit.c_str(), "replace");
+  const int r = api_->call_method_async(bus_, &op.call, kSystemd, kManagerPath, kManager, "RestartUnit",
+                                        &SystemBus::on_restart_reply, &op, "ss", op.unit.c_str(), "replace");
   if (r < 0) {
     complete(op.token, {"", "", "cannot send RestartUnit: " + errno_text(r)});
     return;
@@ -155,7 +201,7 @@ void SystemBus::cancel(Token token) {
   if (it == ops_.end()) {
     return;
   }
-  it->second->call = sd_bus_slot_unref(it->second->call);
+  it->second->call = unref(it->second->call);
   forget_job(*it->second);
   ops_.erase(it);
 }
@@ -191,7 +237,7 @@ void SystemBus::complete(Token token, JobOutcome outcome) {
   }
   auto op = std::move(it->second);
   ops_.erase(it);
-  op->call = sd_bus_slot_unref(op->call);
+  op->call = unref(op->call);
   forget_job(*op);
   // Never from inside sd_bus_process or restart_unit(): the callback may start another restart or
   // destroy its remedy.
@@ -201,13 +247,13 @@ void SystemBus::complete(Token token, JobOutcome outcome) {
 int SystemBus::on_restart_reply(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
   auto* op = static_cast<Op*>(userdata);
   SystemBus* self = op->bus;
-  op->call = sd_bus_slot_unref(op->call);  // sd-bus holds its own reference while we run
-  if (sd_bus_message_is_method_error(m, nullptr) != 0) {
-    self->complete(op->token, {"", "", error_text(sd_bus_message_get_error(m))});
+  op->call = self->api_->slot_unref(op->call);  // sd-bus holds its own reference while we run
+  if (self->api_->message_is_method_error(m, nullptr) != 0) {
+    self->complete(op->token, {"", "", error_text(self->api_->message_get_error(m))});
     return 0;
   }
   const char* job = nullptr;
-  const int r = sd_bus_message_read(m, "o", &job);
+  const int r = self->api_->message_read(m, "o", &job);
   if (r < 0 || job == nullptr) {
     self->complete(op->token, {"", "", "unreadable RestartUnit reply: " + errno_text(r < 0 ? r : -EBADMSG)});
     return 0;
@@ -226,7 +272,7 @@ int SystemBus::on_job_removed(sd_bus_message* m, void* userdata, sd_bus_error* /
   const char* job = nullptr;
   const char* unit = nullptr;
   const char* result = nullptr;
-  if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0 || job == nullptr || result == nullptr) {
+  if (self->api_->message_read(m, "uoss", &id, &job, &unit, &result) < 0 || job == nullptr || result == nullptr) {
     return 0;
   }
   std::vector<Token> waiting;
@@ -247,14 +293,14 @@ int SystemBus::on_match_installed(sd_bus_message* m, void* userdata, sd_bus_erro
 
 int SystemBus::on_subscribed(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
   auto* self = static_cast<SystemBus*>(userdata);
-  self->subscribe_slot_ = sd_bus_slot_unref(self->subscribe_slot_);
+  self->subscribe_slot_ = self->api_->slot_unref(self->subscribe_slot_);
   self->setup_step(m, "cannot subscribe to systemd's job signals");
   return 0;
 }
 
 void SystemBus::setup_step(sd_bus_message* m, const char* what) {
-  const sd_bus_error* e = sd_bus_message_get_error(m);
-  if (e != nullptr && sd_bus_error_has_name(e, "org.freedesktop.systemd1.AlreadySubscribed") == 0) {
+  const sd_bus_error* e = api_->message_get_error(m);
+  if (e != nullptr && api_->error_has_name(e, "org.freedesktop.systemd1.AlreadySubscribed") == 0) {
     fatal_ = std::string(what) + ": " + error_text(e);
     return;
   }
@@ -295,7 +341,7 @@ void SystemBus::process() {
   }
   auto keep = shared_from_this();  // callbacks may release the last outside owner
   for (;;) {
-    const int r = sd_bus_process(bus_, nullptr);
+    const int r = api_->process(bus_, nullptr);
     if (!fatal_.empty()) {
       drop(std::exchange(fatal_, std::string()));
       return;
@@ -313,7 +359,7 @@ void SystemBus::process() {
 }
 
 void SystemBus::arm() {
-  const int events = sd_bus_get_events(bus_);
+  const int events = api_->get_events(bus_);
   if (events < 0) {
     drop("connection lost: " + errno_text(events));
     return;
@@ -340,7 +386,7 @@ void SystemBus::arm() {
     fd_.async_wait(asio::posix::stream_descriptor::wait_write, on_ready(false));
   }
   std::uint64_t until = 0;
-  const int r = sd_bus_get_timeout(bus_, &until);
+  const int r = api_->get_timeout(bus_, &until);
   if (r < 0) {
     drop("connection lost: " + errno_text(r));
     return;
@@ -385,17 +431,17 @@ void SystemBus::close() {
     fd_.cancel(ec);
     (void)fd_.release();
   }
-  match_slot_ = sd_bus_slot_unref(match_slot_);
-  subscribe_slot_ = sd_bus_slot_unref(subscribe_slot_);
+  match_slot_ = unref(match_slot_);
+  subscribe_slot_ = unref(subscribe_slot_);
   for (auto& [token, op] : ops_) {
-    op->call = sd_bus_slot_unref(op->call);
+    op->call = unref(op->call);
   }
   jobs_.clear();
   for (auto& [token, op] : ops_) {
     op->job.clear();
   }
   if (bus_ != nullptr) {
-    bus_ = sd_bus_close_unref(bus_);  // no flush: that would block
+    bus_ = api_->close_unref(bus_);  // no flush: that would block
   }
 }
 

@@ -1,10 +1,9 @@
 #pragma once
 // Internal: the D-Bus connection systemd remedies share, driven by the Asio loop (never a blocking
 // sd_bus_call): sd_bus_get_fd/get_events decide what the descriptor waits for, sd_bus_get_timeout
-// arms a timer, and sd_bus_process runs until it has nothing left. Connects on first use and again
-// after a drop; per connection, the JobRemoved match and systemd's Subscribe are set up once.
-
-#include <systemd/sd-bus.h>
+// arms a timer, and sd_bus_process runs until it has nothing left. Loads libsystemd (sd_bus_api) and
+// connects on first use, connects again after a drop; per connection, the JobRemoved match and
+// systemd's Subscribe are set up once.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -14,6 +13,8 @@
 #include <map>
 #include <memory>
 #include <string>
+
+#include "remedies/sd_bus_api.hpp"
 
 namespace tend::remedies {
 
@@ -53,6 +54,9 @@ class SystemBus : public std::enable_shared_from_this<SystemBus> {
     std::string job;              // set once the reply came
   };
 
+  void load();
+  void on_loaded(const std::string& error);
+  [[nodiscard]] sd_bus_slot* unref(sd_bus_slot* slot) const;
   bool connect(std::string& error);
   void setup();  // the JobRemoved match and Subscribe, once per connection
   void send(Op& op);
@@ -73,6 +77,8 @@ class SystemBus : public std::enable_shared_from_this<SystemBus> {
 
   boost::asio::io_context& io_;
   std::string address_;
+  const sdbus::Api* api_ = nullptr;  // once libsystemd is loaded
+  std::uint64_t load_ticket_ = 0;    // waiting for it
   sd_bus* bus_ = nullptr;
   boost::asio::posix::stream_descriptor fd_;
   boost::asio::steady_timer timer_;

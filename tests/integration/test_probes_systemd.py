@@ -52,6 +52,13 @@ class SystemdProbeTest(unittest.TestCase):
         with open(os.path.join(self.scratch, "tendd.log"), errors="replace") as f:
             return f.read()
 
+    def mapped(self, name):
+        """Whether tendd (nsenter's child, as the host sees it) has `name` in its address space."""
+        with open(f"/proc/{self.tendd.pid}/task/{self.tendd.pid}/children") as f:
+            pid = int(f.read().split()[0])
+        with open(f"/proc/{pid}/maps") as f:
+            return name in f.read()
+
     def main_pid(self):
         return self.ns.run("systemctl", "show", "-p", "MainPID", "--value", "tend-e2e.service").stdout.strip()
 
@@ -102,6 +109,8 @@ probes:
         env = dict(os.environ, TEND_SOCKET=sock)
         status = lambda: subprocess.run([TEND, "status", "--json"], capture_output=True, text=True, env=env)
         wait_for(lambda: '"state":"up"' in status().stdout, timeout=30, what="the probe up" + "\n" + self.log())
+        # tendd is not linked against libsystemd: sd-bus is loaded when the first restart needs it.
+        self.assertFalse(self.mapped("libsystemd"), "libsystemd mapped before any systemd remedy ran")
 
         self.assertEqual(self.get(port, "/break"), 500)
         started = time.monotonic()
@@ -111,6 +120,7 @@ probes:
         print(f"\n  unit restarted {time.monotonic() - started:.2f}s after it broke "
               f"(MainPID {pid_before} -> {self.main_pid()})")
         self.assertEqual(self.get(port, "/health"), 200)
+        self.assertTrue(self.mapped("libsystemd"))
 
 
 if __name__ == "__main__":
