@@ -15,7 +15,9 @@ namespace {
 }  // namespace
 
 Query::~Query() {
-  if (stmt_ != nullptr) {
+  if (stmt_ != nullptr && owned_) {
+    sqlite3_finalize(stmt_);
+  } else if (stmt_ != nullptr) {
     // reset() repeats the last step's error code; it was already reported by step().
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
@@ -139,6 +141,16 @@ Query Db::query(const std::string& sql) {
     it = cache_.emplace(sql, std::unique_ptr<sqlite3_stmt, StmtDeleter>(stmt)).first;
   }
   return {db_, it->second.get()};
+}
+
+Query Db::once(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), 0, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    fail(db_, rc);
+  }
+  return {db_, stmt, true};
 }
 
 bool Db::autocommit() const { return sqlite3_get_autocommit(db_) != 0; }

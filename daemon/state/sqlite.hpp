@@ -28,14 +28,15 @@ class Error : public std::runtime_error {
 };
 
 /// A prepared statement borrowed from the cache; destruction resets it and clears its bindings,
-/// so it holds no read snapshot and no stale value once the caller is done.
+/// so it holds no read snapshot and no stale value once the caller is done. An owned one
+/// (Db::once) is finalized instead.
 class Query {
  public:
-  Query(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Query(sqlite3* db, sqlite3_stmt* stmt, bool owned = false) : db_(db), stmt_(stmt), owned_(owned) {}
   ~Query();
   Query(const Query&) = delete;
   Query& operator=(const Query&) = delete;
-  Query(Query&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Query(Query&& other) noexcept : db_(other.db_), stmt_(other.stmt_), owned_(other.owned_) { other.stmt_ = nullptr; }
   Query& operator=(Query&&) = delete;
 
   /// Bind parameter `index` (1-based). Text is copied by SQLite, so temporaries are safe.
@@ -67,6 +68,7 @@ class Query {
 
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  bool owned_;
 };
 
 /// One connection. Not thread-safe: the owner serialises all use (the state worker thread).
@@ -82,6 +84,10 @@ class Db {
   void exec(const char* sql);
   /// The cached prepared statement for `sql` (prepared on first use).
   Query query(const std::string& sql);
+  /// A statement prepared for this use only and finalized after it: for what runs once (loading
+  /// the state at start) or rarely (the hourly prune), whose compiled programs would otherwise
+  /// stay in the cache for good (tens of kB: issue 14).
+  Query once(const std::string& sql);
   /// True when no transaction is open (SQLite rolls some errors back on its own).
   [[nodiscard]] bool autocommit() const;
   /// The raw handle, for calls this wrapper does not cover.

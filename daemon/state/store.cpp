@@ -174,7 +174,7 @@ void migrate(sqlite::Db& db) {
   try {
     int version = 0;
     {
-      auto q = db.query("PRAGMA user_version");
+      auto q = db.once("PRAGMA user_version");
       if (q.step()) {
         version = q.int32(0);
       }
@@ -587,7 +587,7 @@ struct Store::Impl {
     const std::int64_t now_ms = to_unix_ms(now);
 
     {
-      auto q = db_->query("SELECT running, started_ms, alive_ms, stopped_ms FROM daemon WHERE id = 1");
+      auto q = db_->once("SELECT running, started_ms, alive_ms, stopped_ms FROM daemon WHERE id = 1");
       if (q.step()) {
         loaded.unclean_stop = q.int32(0) != 0;
         auto alive = q.opt_int64(2);
@@ -603,8 +603,8 @@ struct Store::Impl {
     // its last sign of life (never before they started).
     const std::int64_t ended_ms = loaded.last_alive ? to_unix_ms(*loaded.last_alive) : now_ms;
     {
-      auto q = db_->query("SELECT " + kRunColumns +
-                          ", output FROM runs WHERE ended_at_ms IS NULL ORDER BY entry, run_id, attempt");
+      auto q = db_->once("SELECT " + kRunColumns +
+                         ", output FROM runs WHERE ended_at_ms IS NULL ORDER BY entry, run_id, attempt");
       while (q.step()) {
         loaded.interrupted.push_back(read_run(q, true));
       }
@@ -616,7 +616,7 @@ struct Store::Impl {
       r.duration_ms = end - started_ms;
       r.outcome = "interrupted";
       r.reason = "daemon stopped while running";
-      auto u = db_->query(
+      auto u = db_->once(
           "UPDATE runs SET ended_at_ms = ?4, duration_ms = ?5, outcome = ?6, reason = ?7 "
           "WHERE entry = ?1 AND run_id = ?2 AND attempt = ?3");
       u.bind(1, r.entry).bind(2, r.run_id).bind(3, r.attempt).bind(4, end).bind(5, r.duration_ms);
@@ -624,7 +624,7 @@ struct Store::Impl {
     }
 
     {
-      auto q = db_->query("SELECT entry, last_tick_ms FROM schedules ORDER BY entry");
+      auto q = db_->once("SELECT entry, last_tick_ms FROM schedules ORDER BY entry");
       while (q.step()) {
         ScheduleState s{q.text(0), std::nullopt};
         if (auto tick = q.opt_int64(1)) {
@@ -635,17 +635,16 @@ struct Store::Impl {
     }
     {
       // One index probe per entry rather than a window over the whole table.
-      auto q =
-          db_->query("SELECT " + kRunColumns +
-                     " FROM runs WHERE rowid IN (SELECT (SELECT n.rowid FROM runs AS n WHERE n.entry = e.entry "
-                     "ORDER BY n.run_id DESC, n.attempt DESC LIMIT 1) FROM (SELECT DISTINCT entry FROM runs) AS e) "
-                     "ORDER BY entry");
+      auto q = db_->once("SELECT " + kRunColumns +
+                         " FROM runs WHERE rowid IN (SELECT (SELECT n.rowid FROM runs AS n WHERE n.entry = e.entry "
+                         "ORDER BY n.run_id DESC, n.attempt DESC LIMIT 1) FROM (SELECT DISTINCT entry FROM runs) AS e) "
+                         "ORDER BY entry");
       while (q.step()) {
         loaded.last_results.push_back(read_run(q, false));
       }
     }
     {
-      auto q = db_->query(
+      auto q = db_->once(
           "SELECT id, seq, notifier, created_at_ms, attempts, state, last_error, payload FROM outbox "
           "WHERE state = 'pending' ORDER BY seq");
       while (q.step()) {
@@ -663,29 +662,29 @@ struct Store::Impl {
     }
     {
       auto q =
-          db_->query("SELECT target, until_ms, reason, created_at_ms, created_by FROM silences WHERE until_ms > ?1");
+          db_->once("SELECT target, until_ms, reason, created_at_ms, created_by FROM silences WHERE until_ms > ?1");
       q.bind(1, now_ms);
       while (q.step()) {
         loaded.silences.push_back(
             {q.text(0), from_unix_ms(q.int64(1)), q.text(2), from_unix_ms(q.int64(3)), q.text(4)});
       }
-      auto d = db_->query("DELETE FROM silences WHERE until_ms <= ?1");
+      auto d = db_->once("DELETE FROM silences WHERE until_ms <= ?1");
       d.bind(1, now_ms).run();
     }
     {
-      auto q = db_->query("SELECT key, body FROM alerts ORDER BY key");
+      auto q = db_->once("SELECT key, body FROM alerts ORDER BY key");
       while (q.step()) {
         loaded.active_alerts.emplace_back(q.text(0), q.text(1));
       }
     }
     {
-      auto q = db_->query("SELECT coalesce(max(run_id), 0) FROM runs");
+      auto q = db_->once("SELECT coalesce(max(run_id), 0) FROM runs");
       if (q.step()) {
         loaded.max_run_id = q.int64(0);
       }
     }
     {
-      auto q = db_->query(
+      auto q = db_->once(
           "INSERT INTO daemon (id, running, started_ms, alive_ms) VALUES (1, 1, ?1, ?1) "
           "ON CONFLICT (id) DO UPDATE SET running = 1, started_ms = ?1, alive_ms = ?1");
       q.bind(1, now_ms).run();
@@ -823,16 +822,16 @@ void Store::prune(int keep_runs, int keep_days, WallTime now) {
                    // without its first attempt. The newest run of an entry survives the age limit:
                    // a @yearly job's last result must not vanish from status after keep_days, and
                    // the global max run_id must never go down (ids would be reused).
-                   auto q = impl->db_->query(
+                   auto q = impl->db_->once(
                        "DELETE FROM runs WHERE rowid IN (SELECT id FROM (SELECT rowid AS id, "
                        "max(started_at_ms) OVER (PARTITION BY entry, run_id) AS run_started, "
                        "dense_rank() OVER (PARTITION BY entry ORDER BY run_id DESC) AS nth FROM runs) "
                        "WHERE nth > 1 AND (nth > ?1 OR run_started < ?2))");
                    q.bind(1, keep).bind(2, cutoff).run();
                    // Given-up notifications and the alert log age out with the run history.
-                   auto f = impl->db_->query("DELETE FROM outbox WHERE state = 'failed' AND created_at_ms < ?1");
+                   auto f = impl->db_->once("DELETE FROM outbox WHERE state = 'failed' AND created_at_ms < ?1");
                    f.bind(1, cutoff).run();
-                   auto l = impl->db_->query("DELETE FROM alert_log WHERE at_ms < ?1");
+                   auto l = impl->db_->once("DELETE FROM alert_log WHERE at_ms < ?1");
                    l.bind(1, cutoff).run();
                    return {};
                  }});
