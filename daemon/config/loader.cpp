@@ -214,7 +214,7 @@ class Loader {
     DaemonConfig& daemon = c_.config.daemon;
     daemon.host = sources_.hostname;
     daemon.timezone = schedule::system_zone();
-    daemon.timezone_name = daemon.timezone != nullptr ? daemon.timezone->name() : "UTC";
+    daemon.timezone_name = schedule::zone_name(daemon.timezone);
 
     ctx_.begin_file(file, 0);
     auto node = parse(text);

@@ -63,7 +63,7 @@ void read_daemon(MapReader& m, DaemonConfig& d) {
   m.read("host", d.host);
   if (auto zone = read_timezone(m)) {
     d.timezone = *zone;
-    d.timezone_name = (*zone)->name();
+    d.timezone_name = schedule::zone_name(*zone);
   }
   m.read("socket", d.socket, check_not_empty);  // relative: to the main file's folder (loader)
   m.read("socket_group", d.socket_group, check_group_name);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -95,7 +96,18 @@ Expected<Schedule> parse_schedule(std::string_view text, const date::time_zone* 
   return Schedule{canonical, *cron, zone};
 }
 
+namespace {
+
+/// UTC's own names. nullptr is UTC throughout (schedules, format_local, the pages), so a daemon in
+/// UTC never loads the tz database: date's list of every zone is 53 kB of heap (issue 14).
+bool is_utc(std::string_view name) { return name == "UTC" || name == "Etc/UTC"; }
+
+}  // namespace
+
 Expected<const date::time_zone*> find_zone(std::string_view name) {
+  if (is_utc(name)) {
+    return static_cast<const date::time_zone*>(nullptr);
+  }
   // The tz database throws both for unknown names and when it cannot be loaded at all; either way
   // the caller gets one config error naming the zone.
   try {
@@ -115,14 +127,21 @@ const date::time_zone* system_zone() {
       return *zone;
     }
   }
+  // /etc/localtime -> /usr/share/zoneinfo/Etc/UTC (Debian's default): UTC without the database.
+  std::error_code ec;
+  const std::string target = std::filesystem::read_symlink("/etc/localtime", ec).string();
+  if (const auto at = target.find("zoneinfo/"); !ec && at != std::string::npos && is_utc(target.substr(at + 9))) {
+    return nullptr;
+  }
   try {
     return date::current_zone();
   } catch (const std::exception&) {
-    // No /etc/localtime (minimal containers): fall through to UTC.
+    // No /etc/localtime (minimal containers): UTC.
   }
-  const auto utc = find_zone("UTC");
-  return utc ? *utc : nullptr;
+  return nullptr;
 }
+
+std::string zone_name(const date::time_zone* zone) { return zone != nullptr ? std::string(zone->name()) : "UTC"; }
 
 std::string format_local(Seconds t, const date::time_zone* zone) {
   const std::chrono::seconds offset = zone != nullptr ? zone->get_info(t).offset : std::chrono::seconds{0};

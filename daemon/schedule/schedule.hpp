@@ -75,11 +75,15 @@ struct Schedule {
 /// never fire (`0 0 30 2 *`) is an error. `zone` may be nullptr (UTC).
 Expected<Schedule> parse_schedule(std::string_view text, const date::time_zone* zone);
 
-/// Look up an IANA zone name ("Asia/Seoul", "UTC"); error names the zone.
+/// Look up an IANA zone name ("Asia/Seoul"); error names the zone. "UTC" and "Etc/UTC" are nullptr
+/// (UTC), without loading the tz database.
 Expected<const date::time_zone*> find_zone(std::string_view name);
 
-/// The system's zone (/etc/localtime, TZ), or UTC when unknown.
+/// The system's zone (TZ, /etc/localtime), or nullptr for UTC (also when unknown).
 const date::time_zone* system_zone();
+
+/// The zone's IANA name; "UTC" for nullptr.
+std::string zone_name(const date::time_zone* zone);
 
 /// "2026-03-08T03:00:00-07:00": a fire time in its zone, as `tend next` prints it.
 std::string format_local(Seconds t, const date::time_zone* zone);

@@ -1159,13 +1159,13 @@ TEST_CASE("checks: schedule or every", "[config][checks]") {
   const Config c = loaded(load(R"(
 checks:
   a: {every: 1h, grace: 0s, severity: warning}
-  b: {schedule: "0 23 * * *", timezone: UTC}
+  b: {schedule: "0 23 * * *", timezone: Asia/Seoul}
 )"));
   CHECK(checks(c)[0].every == 1h);
   CHECK_FALSE(checks(c)[0].schedule);
   CHECK(checks(c)[0].grace == 0ms);
   CHECK(checks(c)[0].severity == Severity::warning);
-  CHECK(checks(c)[1].schedule->zone == date::locate_zone("UTC"));
+  CHECK(checks(c)[1].schedule->zone == date::locate_zone("Asia/Seoul"));
 
   const auto r = load(R"(
 checks:

@@ -660,7 +660,12 @@ TEST_CASE("find_zone", "[schedule][zone]") {
   CHECK(mars.error() == "unknown time zone 'Mars/Base'");
   CHECK_FALSE(tend::schedule::find_zone("").ok());
   CHECK_FALSE(tend::schedule::find_zone(std::string("Asia/Seoul\0x", 12)).ok());
+  // UTC is nullptr (UTC throughout), found without the tz database.
   CHECK(tend::schedule::find_zone("UTC").ok());
+  CHECK(*tend::schedule::find_zone("UTC") == nullptr);
+  CHECK(*tend::schedule::find_zone("Etc/UTC") == nullptr);
+  CHECK(tend::schedule::zone_name(nullptr) == "UTC");
+  CHECK(tend::schedule::zone_name(*tend::schedule::find_zone("Asia/Seoul")) == "Asia/Seoul");
 }
 
 TEST_CASE("system_zone honours TZ and never returns garbage", "[schedule][zone]") {
@@ -670,8 +675,11 @@ TEST_CASE("system_zone honours TZ and never returns garbage", "[schedule][zone]"
   CHECK(tend::schedule::system_zone()->name() == "Asia/Seoul");
   ::setenv("TZ", ":Europe/Berlin", 1);
   CHECK(tend::schedule::system_zone()->name() == "Europe/Berlin");
+  ::setenv("TZ", "UTC", 1);
+  CHECK(tend::schedule::system_zone() == nullptr);  // UTC
   ::setenv("TZ", "Bogus/Zone", 1);
-  CHECK(tend::schedule::system_zone() != nullptr);  // falls back to /etc/localtime or UTC
+  const auto* fallback = tend::schedule::system_zone();  // /etc/localtime, or UTC (nullptr)
+  CHECK((fallback == nullptr || !fallback->name().empty()));
   if (saved) {
     ::setenv("TZ", saved->c_str(), 1);
   } else {
