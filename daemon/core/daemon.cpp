@@ -455,7 +455,7 @@ void Daemon::reload(std::function<void(json::object)> done) {
   const auto started = clock_.now();
   // The file read and the group lookups (NSS: LDAP, sssd may hang) happen off the loop.
   if (!blocking_) {
-    blocking_.emplace(1);
+    blocking_ = std::make_unique<boost::asio::thread_pool>(1);
   }
   boost::asio::post(*blocking_, [this, path = cfg_.path, sources = sources_, started] {
     auto result = config::load_file(path, sources, plugins::config());

@@ -120,7 +120,7 @@ class Daemon {
   boost::asio::posix::stream_descriptor clock_fd_;
   // Config file reads on reloads: disk stays off the loop. Started by the first reload: an idle
   // thread costs its stack and malloc's per-thread cache (issue 14).
-  std::optional<boost::asio::thread_pool> blocking_;
+  std::unique_ptr<boost::asio::thread_pool> blocking_;
   std::unique_ptr<TimerHandle> liveness_timer_;
   std::unique_ptr<TimerHandle> watchdog_timer_;
   std::unique_ptr<TimerHandle> stop_deadline_;
@@ -148,7 +148,7 @@ class Daemon {
   MonoTime recent_at_{};
   bool recent_loading_ = false;
   // The page's and the metrics' formatting, off the loop; made with the first web listener.
-  std::optional<boost::asio::thread_pool> render_pool_;
+  std::unique_ptr<boost::asio::thread_pool> render_pool_;
   std::unique_ptr<web::SharedRender> page_render_;
   std::unique_ptr<web::SharedRender> metrics_render_;
   std::unique_ptr<web::Server> web_;

@@ -150,7 +150,7 @@ void Daemon::make_renders() {
   if (render_pool_) {
     return;
   }
-  render_pool_.emplace(1);
+  render_pool_ = std::make_unique<boost::asio::thread_pool>(1);
   // The page is formatted on a worker: the loop only builds the status document it shows.
   page_render_ = std::make_unique<web::SharedRender>(
       io_.get_executor(), render_pool_->get_executor(),
