@@ -210,3 +210,87 @@ TEST_CASE("spread: phases cover the whole interval, stable, and keep members apa
   CHECK(spread.place("probe-7", interval) == spread.place("probe-7", interval));
   spread.release("probe-7");
 }
+
+#include <boost/asio/io_context.hpp>
+#include <cmath>
+#include <string>
+
+#include "util/lazy_library.hpp"
+
+namespace {
+
+/// What the tests load: libm's cos, which every test binary has mapped already (dlopen then only
+/// takes a reference), and a name no system has.
+struct MathApi {
+  double (*cos)(double);
+};
+
+std::string resolve_cos(const tend::LazyLibrary& lib, void* handle, MathApi& api) {
+  std::string error;
+  lib.resolve(handle, "cos", api.cos, error);
+  return error;
+}
+
+std::string resolve_missing(const tend::LazyLibrary& lib, void* handle, MathApi& api) {
+  std::string error;
+  lib.resolve(handle, "tend_no_such_symbol", api.cos, error);
+  return error;
+}
+
+/// Run `io` until `done` or 10 s.
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+}  // namespace
+
+TEST_CASE("a lazy library loads on its own thread once, and every waiter hears how it went", "[lazy_library]") {
+  boost::asio::io_context io;
+  static auto* lib = new tend::LazyApi<MathApi>("libm.so.6", &resolve_cos);  // never destroyed, as in the daemon
+  CHECK(lib->loaded() == nullptr);
+  std::vector<std::string> heard;
+  lib->load_async(io, [&](const std::string& e) { heard.push_back("a:" + e); });
+  const auto cancelled = lib->load_async(io, [&](const std::string& e) { heard.push_back("b:" + e); });
+  lib->load_async(io, [&](const std::string& e) { heard.push_back("c:" + e); });
+  if (cancelled != 0) {
+    lib->cancel(cancelled);
+  }
+  // The load may be over before the second call (libm is mapped already): that call then posted
+  // its answer at once and had nothing to cancel.
+  const std::vector<std::string> expected =
+      cancelled != 0 ? std::vector<std::string>{"a:", "c:"} : std::vector<std::string>{"a:", "b:", "c:"};
+  REQUIRE(run_until(io, [&] { return heard.size() >= expected.size(); }));
+  io.restart();
+  io.poll();
+  std::sort(heard.begin(), heard.end());
+  CHECK(heard == expected);  // a cancelled waiter is never called
+  REQUIRE(lib->loaded() != nullptr);
+  CHECK(lib->loaded()->cos(0.0) == 1.0);
+  // Once over, a new waiter hears at once (posted, never called inside load_async).
+  bool late = false;
+  CHECK(lib->load_async(io, [&](const std::string& e) { late = e.empty(); }) == 0);
+  CHECK_FALSE(late);
+  io.restart();
+  io.poll();
+  CHECK(late);
+}
+
+TEST_CASE("a lazy library that cannot be loaded or lacks a symbol says which, and stays unloaded", "[lazy_library]") {
+  boost::asio::io_context io;
+  static auto* absent = new tend::LazyApi<MathApi>("libtend-no-such-library.so.9", &resolve_cos);
+  static auto* partial = new tend::LazyApi<MathApi>("libm.so.6", &resolve_missing);
+  std::string absent_error;
+  std::string partial_error;
+  absent->load_async(io, [&](const std::string& e) { absent_error = e; });
+  partial->load_async(io, [&](const std::string& e) { partial_error = e; });
+  REQUIRE(run_until(io, [&] { return !absent_error.empty() && !partial_error.empty(); }));
+  CHECK(absent_error.rfind("cannot load libtend-no-such-library.so.9: ", 0) == 0);
+  CHECK(partial_error == "libm.so.6 has no tend_no_such_symbol");
+  CHECK(absent->loaded() == nullptr);
+  CHECK(partial->loaded() == nullptr);
+}
