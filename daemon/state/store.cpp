@@ -225,9 +225,11 @@ std::unique_ptr<sqlite::Db> open_database(const std::string& path, spdlog::logge
     db->exec("PRAGMA foreign_keys = ON");
     // SQLite's page cache grows to 2 MB by default, and history fills it within minutes: the
     // daemon's own memory grew 3.4 -> 5.3 MB at 100 runs a second. Writes touch the tail of the
-    // runs table, its index and the outbox, and every other page is in the kernel's page cache:
-    // 256 KiB holds that working set.
-    db->exec("PRAGMA cache_size = -256");  // KiB
+    // runs table, its index and the outbox, and every other page is in the kernel's page cache
+    // (a read from there is a pread, not the disk): 64 KiB holds that working set. 100 runs a
+    // second for 5 minutes: RssAnon 1.68 MB with 256 KiB, 1.52 with 64; CPU per run 0.249 and
+    // 0.257 ms (issue 14, `tendbench.py --runs 1 history`).
+    db->exec("PRAGMA cache_size = -64");  // KiB
     if (existed) {
       // A damaged file may open fine and fail much later, one page at a time: look at every page
       // once, at start (linear in the file, well under a second for a year of history).
