@@ -170,9 +170,12 @@ void SystemBus::on_loaded(const std::string& error) {
   if (why.empty() && !ops_.empty() && bus_ == nullptr && !connect(why)) {
     why = "cannot connect to " + name() + ": " + why;
   }
-  if (why.empty()) {
-    return;
+  if (!why.empty()) {
+    fail_all(why);
   }
+}
+
+void SystemBus::fail_all(const std::string& why) {
   std::vector<Token> tokens;
   for (const auto& [token, op] : ops_) {
     tokens.push_back(token);
@@ -410,13 +413,7 @@ void SystemBus::drop(const std::string& why) {
                  log::quote(why), ops_.size());
   const bool was_ready = ready_;
   close();
-  std::vector<Token> tokens;
-  for (const auto& [token, op] : ops_) {
-    tokens.push_back(token);
-  }
-  for (Token t : tokens) {
-    complete(t, {"", "", (was_ready ? "lost " : "cannot connect to ") + name() + ": " + why});
-  }
+  fail_all((was_ready ? "lost " : "cannot connect to ") + name() + ": " + why);
 }
 
 void SystemBus::close() {

@@ -65,6 +65,7 @@ class SystemBus : public std::enable_shared_from_this<SystemBus> {
   void process();
   void schedule_process();
   void drop(const std::string& why);
+  void fail_all(const std::string& why);  // complete every restart with this error
   void forget_job(const Op& op);
   void close();
   [[nodiscard]] std::string name() const;

@@ -129,29 +129,25 @@ void Db::exec(const char* sql) {
   }
 }
 
-Query Db::query(const std::string& sql) {
-  auto it = cache_.find(sql);
-  if (it == cache_.end()) {
-    sqlite3_stmt* stmt = nullptr;
-    const int rc =
-        sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) {
-      fail(db_, rc);
-    }
-    it = cache_.emplace(sql, std::unique_ptr<sqlite3_stmt, StmtDeleter>(stmt)).first;
-  }
-  return {db_, it->second.get()};
-}
-
-Query Db::once(const std::string& sql) {
+sqlite3_stmt* Db::prepare(const std::string& sql, unsigned flags) {
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), 0, &stmt, nullptr);
+  const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), flags, &stmt, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(stmt);
     fail(db_, rc);
   }
-  return {db_, stmt, true};
+  return stmt;
 }
+
+Query Db::query(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    it = cache_.emplace(sql, std::unique_ptr<sqlite3_stmt, StmtDeleter>(prepare(sql, SQLITE_PREPARE_PERSISTENT))).first;
+  }
+  return {db_, it->second.get()};
+}
+
+Query Db::once(const std::string& sql) { return {db_, prepare(sql, 0), true}; }
 
 bool Db::autocommit() const { return sqlite3_get_autocommit(db_) != 0; }
 

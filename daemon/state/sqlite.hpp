@@ -97,6 +97,8 @@ class Db {
   struct StmtDeleter {
     void operator()(sqlite3_stmt* s) const;
   };
+  /// sqlite3_prepare_v3 with `flags`; throws Error.
+  sqlite3_stmt* prepare(const std::string& sql, unsigned flags);
 
   sqlite3* db_ = nullptr;
   // Keyed by the SQL text: statements are few and fixed, and re-preparing a put_run insert
